@@ -1,0 +1,3 @@
+from tabench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""`tabench taxonomy show NAME [--format table|json|csv]`."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from tabench import taxonomy
+
+
+def show(args) -> int:
+    tax = taxonomy.load(args.name)
+    if args.format == "json":
+        print(json.dumps(tax.to_dict(), indent=1, ensure_ascii=False))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["set", "id", "name", "slug", "coarse_id", "coarse_name", "source_label"])
+        for f in tax.fine:
+            w.writerow([f.set, f.id, f.name, f.slug, f.coarse_id, tax.coarse[f.coarse_id].name, f.source_label or ""])
+        print(buf.getvalue(), end="")
+    else:
+        print(f"{tax.name}: {len(tax.coarse)} coarse classes, "
+              f"{len(tax.fine_of_set(1))} fine in Set 1, {len(tax.fine_of_set(2))} fine in Set 2")
+        for c in tax.coarse:
+            print(f"\n[{c.id:2d}] {c.name}")
+            for s in (1, 2):
+                for f in tax.fine_of_set(s):
+                    if f.coarse_id == c.id:
+                        src = f"  <- {f.source_label}" if f.source_label and f.source_label != f.name else ""
+                        print(f"     set {s} #{f.id:<3d} {f.name}{src}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("taxonomy", help="show the coarse/fine class hierarchies (Syn-TA, K400-TA, SSv2-TA)",
+                       description="Inspect the built-in taxonomies transcribed from appendix D of the paper.")
+    tsub = p.add_subparsers(dest="taxonomy_command", metavar="ACTION", required=True)
+    s = tsub.add_parser("show", help="print one taxonomy", description="Print one taxonomy.")
+    s.add_argument("name", metavar="NAME", help=f"one of: {', '.join(taxonomy.NAMES)}")
+    s.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format (default: table)")
+    s.set_defaults(func=show)
+    l = tsub.add_parser("list", help="list the taxonomy names", description="List the built-in taxonomies.")
+    l.set_defaults(func=lambda args: print("\n".join(taxonomy.NAMES)) or 0)

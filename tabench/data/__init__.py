@@ -1,0 +1,1 @@
+"""Datasets on disk: the dataset directory format, video decoding, clip sampling, builders."""

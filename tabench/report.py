@@ -1,0 +1,140 @@
+"""Paper-style tables from protocol runs (Tab. 2/3: one row per model, Known / Unknown / Dabs / Drel / HM
+per dataset, averaged over the two directions; `per_set=True` gives Tab. 6-11: each direction apart).
+
+Every number is recomputed from the runs' prediction files (`results.load_run`), so a table never shows a
+result its predictions do not support.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from tabench import TabenchError
+from tabench.results import load_run
+
+FORMATS = ("markdown", "csv", "latex", "json")
+EXTENSIONS = {"markdown": "md", "csv": "csv", "latex": "tex", "json": "json"}
+COLUMNS = (("known", "Known"), ("unknown", "Unknown"), ("dabs", "Dabs"), ("drel", "Drel"), ("hm", "HM"))
+DATASET_ORDER = ("syn-ta", "k400-ta", "ssv2-ta")
+
+
+@dataclass
+class Table:
+    title: str
+    groups: list[str]  # column groups: datasets, or "Set 1"/"Set 2"
+    rows: list[tuple[str, list[dict | None]]]  # row label, one metrics dict (or None) per group
+
+
+def _row_labels(runs: Sequence[dict]) -> list[str]:
+    labels = [r["model"] for r in runs]
+    keys = [(r["model"], r["dataset"], r["level"]) for r in runs]
+    return [f"{lab} ({r['run_dir']})" if keys.count(k) > 1 else lab for lab, k, r in zip(labels, keys, runs)]
+
+
+def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False) -> list[Table]:
+    if not run_dirs:
+        raise TabenchError("no runs given")
+    runs = []
+    for d in run_dirs:
+        r = load_run(d)
+        r["run_dir"] = Path(d).name
+        runs.append(r)
+    for r, label in zip(runs, _row_labels(runs)):
+        r["label"] = label
+    tables = []
+    for level in ("coarse", "fine"):
+        sel = [r for r in runs if r["level"] == level]
+        if not sel:
+            continue
+        datasets = sorted({r["dataset"] for r in sel},
+                          key=lambda d: (DATASET_ORDER.index(d) if d in DATASET_ORDER else 99, d))
+        labels = list(dict.fromkeys(r["label"] for r in sel))
+        what = "coarse motions" if level == "coarse" else "fine motions (unknown = zero-shot on the other set's captions)"
+        if per_set:
+            for ds in datasets:
+                rows = []
+                for lab in labels:
+                    r = next((r for r in sel if r["label"] == lab and r["dataset"] == ds), None)
+                    if r is not None:
+                        by = {d["train_set"]: d for d in r["directions"]}
+                        rows.append((lab, [by.get(1), by.get(2)]))
+                tables.append(Table(f"{ds}, {what}, per direction", ["Set 1", "Set 2"], rows))
+        else:
+            rows = []
+            for lab in labels:
+                cells = [next((r["mean"] for r in sel if r["label"] == lab and r["dataset"] == ds), None)
+                         for ds in datasets]
+                rows.append((lab, cells))
+            tables.append(Table(f"{what.capitalize()}, mean of the two directions", datasets, rows))
+    return tables
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def render_markdown(tables: list[Table]) -> str:
+    out = []
+    for t in tables:
+        head = ["Model"] + [f"{g} {name}" for g in t.groups for _, name in COLUMNS]
+        out.append(f"**{t.title}**\n")
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for label, cells in t.rows:
+            vals = [_fmt(None if c is None else c[k]) for c in cells for k, _ in COLUMNS]
+            out.append("| " + " | ".join([label] + vals) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def render_csv(tables: list[Table]) -> str:
+    lines = ["table,model,group," + ",".join(k for k, _ in COLUMNS)]
+    for t in tables:
+        for label, cells in t.rows:
+            for g, c in zip(t.groups, cells):
+                if c is not None:
+                    q = lambda s: '"' + s.replace('"', '""') + '"'
+                    lines.append(",".join([q(t.title), q(label), q(g)] + [f"{c[k]:.4f}" for k, _ in COLUMNS]))
+    return "\n".join(lines) + "\n"
+
+
+def render_latex(tables: list[Table]) -> str:
+    esc = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+    out = []
+    for t in tables:
+        n = len(COLUMNS)
+        out.append(r"\begin{table}[t]\centering\small")
+        out.append(rf"\caption{{{esc(t.title)}}}")
+        out.append(r"\begin{tabular}{l" + ("c" * n) * len(t.groups) + "}")
+        out.append(r"\toprule")
+        out.append("Model & " + " & ".join(rf"\multicolumn{{{n}}}{{c}}{{{esc(g)}}}" for g in t.groups) + r" \\")
+        arrows = {"known": r"$\uparrow$", "unknown": r"$\uparrow$", "dabs": r"$\downarrow$",
+                  "drel": r"$\downarrow$", "hm": r"$\uparrow$"}
+        out.append(" & " + " & ".join(f"{name} {arrows[k]}" for _ in t.groups for k, name in COLUMNS) + r" \\")
+        out.append(r"\midrule")
+        for label, cells in t.rows:
+            vals = [_fmt(None if c is None else c[k]) for c in cells for k, _ in COLUMNS]
+            out.append(" & ".join([esc(label)] + vals) + r" \\")
+        out.append(r"\bottomrule")
+        out.append(r"\end{tabular}")
+        out.append(r"\end{table}")
+        out.append("")
+    return "\n".join(out)
+
+
+def render_json(tables: list[Table]) -> str:
+    data = [{"title": t.title, "groups": t.groups,
+             "rows": [{"model": label, "values": dict(zip(t.groups, cells))} for label, cells in t.rows]}
+            for t in tables]
+    return json.dumps(data, indent=2) + "\n"
+
+
+RENDERERS = {"markdown": render_markdown, "csv": render_csv, "latex": render_latex, "json": render_json}
+
+
+def render(tables: list[Table], fmt: str) -> str:
+    if fmt not in RENDERERS:
+        raise TabenchError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return RENDERERS[fmt](tables)

@@ -1,0 +1,224 @@
+"""Video decoding with PyAV: open once, know the frame count, decode only up to the frames a clip needs.
+
+Frames are addressed by their index in presentation order (0 = first frame). Decoding goes forward from
+the start, or, for a clip that starts late in a long video, from the keyframe before it after a seek; frames
+that are not needed are decoded (inter-coded video requires it) but never converted to RGB, which is where
+most of the per-frame cost goes. Conversion and resizing happen in one swscale call (`VideoFrame.reformat`),
+straight to the short side the clip pipeline wants (see benchmarks/README.md, "Data loading").
+
+Every failure (missing file, not a video, truncated stream) is raised as a TabenchError naming the file.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+import av
+
+from tabench import TabenchError
+
+# Seek only when the first needed frame is this many frames past the start; below that, decoding
+# forward from frame 0 is as cheap as a seek plus the decode from the previous keyframe.
+SEEK_MIN_FRAMES = 48
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    num_frames: int  # from the container when it says, else estimated as duration x fps
+    fps: float
+    width: int
+    height: int
+    exact: bool  # True when num_frames came from the container's frame count
+
+
+def short_side_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """(width, height) scaled so that min(width, height) == short_side, rounded to even-free integers."""
+    if width <= height:
+        return short_side, max(1, int(round(height * short_side / width)))
+    return max(1, int(round(width * short_side / height))), short_side
+
+
+class VideoReader:
+    """An open video file. Use as a context manager; `info` is cheap (container metadata only)."""
+
+    def __init__(self, path: str | os.PathLike, threads: str | None = "AUTO"):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise TabenchError(f"{self.path}: video file not found")
+        try:
+            self._container = av.open(str(self.path), metadata_errors="ignore")
+        except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
+            raise TabenchError(f"{self.path}: unreadable video ({_reason(e)})") from None
+        streams = self._container.streams.video
+        if not streams:
+            self.close()
+            raise TabenchError(f"{self.path}: unreadable video (no video stream)")
+        self._stream = streams[0]
+        if threads:
+            self._stream.thread_type = threads
+        self.info = self._probe_info()
+
+    # ----- metadata -----
+    def _probe_info(self) -> VideoInfo:
+        s = self._stream
+        rate = s.average_rate or s.guessed_rate or s.base_rate
+        fps = float(rate) if rate else 0.0
+        cc = s.codec_context
+        width, height = int(cc.width or 0), int(cc.height or 0)
+        if width <= 0 or height <= 0:
+            self.close()
+            raise TabenchError(f"{self.path}: unreadable video (no frame size in the stream header)")
+        n = int(s.frames or 0)
+        if n > 0:
+            return VideoInfo(n, fps, width, height, True)
+        duration = None
+        if s.duration is not None and s.time_base is not None:
+            duration = float(s.duration * s.time_base)
+        elif self._container.duration is not None:
+            duration = self._container.duration / av.time_base
+        if duration is None or fps <= 0:
+            self.close()
+            raise TabenchError(f"{self.path}: unreadable video (neither frame count nor duration is known)")
+        return VideoInfo(max(1, int(round(duration * fps))), fps, width, height, False)
+
+    # ----- decoding -----
+    def read(self, indices, short_side: int | None = None, interpolation: str = "BILINEAR") -> np.ndarray:
+        """Frames at `indices` (any order, repeats allowed) as uint8 (T, H, W, 3) RGB.
+
+        With `short_side`, frames are resized so that their shorter side has that length. An index past
+        the real end of the stream (when the container's frame count was an estimate) gives the last frame.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size == 0:
+            raise ValueError("no frame indices")
+        if idx.min() < 0:
+            raise ValueError(f"negative frame index {int(idx.min())}")
+        wanted = np.unique(idx)
+        w, h = self.info.width, self.info.height
+        if short_side:
+            w, h = short_side_size(w, h, short_side)
+        got: dict[int, np.ndarray] = {}
+        tail = None  # the last frame decoded, for indices past the real end
+        try:
+            for i, frame in self._frames_from(int(wanted[0])):
+                tail = frame
+                if i > wanted[-1]:
+                    break
+                pos = np.searchsorted(wanted, i)
+                if pos < len(wanted) and wanted[pos] == i and i not in got:
+                    got[i] = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation)
+                    if len(got) == len(wanted):
+                        break
+        except av.FFmpegError as e:
+            raise TabenchError(f"{self.path}: unreadable video ({_reason(e)})") from None
+        if tail is None:
+            raise TabenchError(f"{self.path}: unreadable video (no frame could be decoded)")
+        if len(got) < len(wanted):
+            # the stream ended early (frame count estimated from the duration) or a seek landed after an
+            # index: an index takes the nearest decoded frame before it, or the last frame of the stream
+            end = tail.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation)
+            have = np.array(sorted(got), dtype=np.int64)
+            for i in wanted:
+                if int(i) not in got:
+                    p = np.searchsorted(have, i, side="right") - 1
+                    got[int(i)] = got[int(have[max(p, 0)])] if len(have) else end
+        out = np.empty((idx.size, h, w, 3), dtype=np.uint8)
+        for k, i in enumerate(idx):
+            out[k] = got[int(i)]
+        return out
+
+    def _frames_from(self, first: int):
+        """Yield (index, frame) in presentation order, starting at or before `first`."""
+        s = self._stream
+        start_index = 0
+        if first >= SEEK_MIN_FRAMES and self.info.fps > 0 and s.time_base:
+            target_sec = (first - 1) / self.info.fps
+            offset = s.start_time or 0
+            self._container.seek(offset + int(target_sec / s.time_base), stream=s, backward=True, any_frame=False)
+            start_index = None  # the first decoded frame's index comes from its timestamp
+        tb = s.time_base
+        base = s.start_time or 0
+        i = start_index
+        for frame in self._container.decode(s):
+            if i is None:
+                if frame.pts is None or tb is None:
+                    raise TabenchError(f"{self.path}: unreadable video (frames carry no timestamps after a seek)")
+                i = max(0, int(round(float((frame.pts - base) * tb) * self.info.fps)))
+            yield i, frame
+            i += 1
+
+    def close(self) -> None:
+        c = getattr(self, "_container", None)
+        if c is not None:
+            c.close()
+            self._container = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _reason(e: BaseException) -> str:
+    msg = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return msg.splitlines()[0][:200]
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Container metadata of a video; raises TabenchError naming the file when it cannot be opened."""
+    with VideoReader(path, threads=None) as r:
+        return r.info
+
+
+def check_readable(path: str | os.PathLike) -> str | None:
+    """None when the video opens and its first frame decodes; otherwise the reason, as one line.
+    Used by the builders' parallel probe (a worker function, so it must not raise)."""
+    try:
+        with VideoReader(path, threads=None) as r:
+            r.read([0], short_side=None)
+        return None
+    except TabenchError as e:
+        return str(e).split(": ", 1)[-1]
+    except Exception as e:  # noqa: BLE001 - a probe reports every failure instead of crashing the pool
+        return f"{type(e).__name__}: {_reason(e)}"
+
+
+def read_frames(path: str | os.PathLike, indices, short_side: int | None = None, threads: str | None = "AUTO") -> np.ndarray:
+    """Open, read `indices` (see VideoReader.read) and close."""
+    with VideoReader(path, threads=threads) as r:
+        return r.read(indices, short_side)
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 25, codec: str | None = None,
+                options: dict | None = None) -> None:
+    """Encode uint8 (T, H, W, 3) RGB frames (atomically). The codec follows the extension unless given:
+    .mp4/.mkv -> libx264 (yuv420p, so H and W must be even), .webm -> libvpx-vp9."""
+    path = Path(path)
+    frames = np.asarray(frames, dtype=np.uint8)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be (T, H, W, 3), got {frames.shape}")
+    ext = path.suffix.lower()
+    codec = codec or {".webm": "libvpx-vp9"}.get(ext, "libx264")
+    opts = dict(options or {})
+    if codec == "libx264":
+        opts.setdefault("preset", "veryfast")
+        opts.setdefault("crf", "18")
+    from tabench.io import atomic_path
+
+    with atomic_path(path, suffix=ext) as tmp:
+        with av.open(str(tmp), "w") as out:
+            st = out.add_stream(codec, rate=fps, options=opts)
+            st.width, st.height = frames.shape[2], frames.shape[1]
+            st.pix_fmt = "yuv420p"
+            for f in frames:
+                for packet in st.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                    out.mux(packet)
+            for packet in st.encode():
+                out.mux(packet)

@@ -216,3 +216,24 @@ def plain(obj):
     if isinstance(obj, (float, np.floating)):
         return round(float(obj), 6)
     return obj
+
+
+def standing_objects(rng: np.random.Generator, ctx: MotionContext, k: int, sizes=None, xy=None, colors=None,
+                     **scatter_kw) -> list[Track]:
+    """k still objects resting on the ground (random shape, size, colour, yaw), at `xy` or scattered apart."""
+    from tabench.synth.motions._util import distinct_colors
+
+    sizes = list(sizes) if sizes is not None else [rand_size(rng) for _ in range(k)]
+    xy = np.asarray(xy, float) if xy is not None else scatter(rng, sizes, **scatter_kw)
+    shapes = pick_shapes(rng, ctx, k)
+    colors = colors or distinct_colors(rng, k)
+    return [Track(shape=shapes[i], size=sizes[i], position=const(ctx.num_frames, (xy[i, 0], xy[i, 1], sizes[i])),
+                  color=colors[i], rotation=rand_yaw(rng)) for i in range(k)]
+
+
+def describe(tracks: list[Track]) -> list[dict]:
+    """The per-object random draws, for Clip.params."""
+    return [{"shape": tr.shape if isinstance(tr.shape, str) else tr.shape[0],
+             "size": np.asarray(tr.size, float).ravel()[0],
+             "start": np.asarray(tr.position, float)[0], "color": np.asarray(tr.color, float).reshape(-1, 3)[0]}
+            for tr in tracks]

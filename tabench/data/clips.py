@@ -1,0 +1,265 @@
+"""Clips for training and evaluation: frame sampling, spatial transforms, and `ClipDataset`.
+
+Sampling (frame indices into a video of L frames):
+  segment  TSN: the video is cut into N equal segments and one frame is taken from each, at a random
+           offset when training, at the centre at test time (clip k of `num_clips` takes offset (k + .5) / num_clips).
+  dense    one window of N frames `frame_interval` apart, at a random start when training, centred at
+           test time (clip k of `num_clips` starts at (k + .5) / num_clips of the possible starts, as in mmaction2).
+
+Spatial pipeline: frames are decoded with their short side at `scale_size(size)` = round(size * 8 / 7)
+(128 for 112, 256 for 224, the usual resize-then-crop ratio). Training takes a random resized crop (area
+25-100 %, aspect 3/4-4/3, one crop for the whole clip) resized to size x size; test takes the centre
+size x size crop, or with `num_crops=3` the two ends and the centre of the long side. Horizontal flip is off
+unless asked for: it turns "moving left to right" into "moving right to left".
+
+The transforms are written here in torch because pytorchvideo's transforms import torchvision, which this
+project does not install; they are a few tensor slices and one `F.interpolate` per clip.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tabench import TabenchError
+from tabench.data.format import LEVELS, SPLITS, open_dataset
+from tabench.data.video import VideoReader
+
+SAMPLINGS = ("segment", "dense")
+CROP_SCALE = (0.25, 1.0)
+CROP_RATIO = (3 / 4, 4 / 3)
+
+
+def scale_size(size: int) -> int:
+    """Short side the frames are decoded at before cropping to `size`."""
+    return int(round(size * 8 / 7))
+
+
+# ----------------------------------------------------------------- sampling
+def segment_indices(num_video_frames: int, num_frames: int, train: bool, rng: np.random.Generator | None = None,
+                    clip: int = 0, num_clips: int = 1) -> np.ndarray:
+    """TSN sampling: one frame in each of `num_frames` equal segments (frames repeat when the video is shorter)."""
+    L = max(1, int(num_video_frames))
+    if train:
+        offsets = (rng or np.random.default_rng()).random(num_frames)
+    else:
+        offsets = np.full(num_frames, (clip + 0.5) / num_clips)
+    idx = np.floor((np.arange(num_frames) + offsets) * (L / num_frames)).astype(np.int64)
+    return np.clip(idx, 0, L - 1)
+
+
+def dense_indices(num_video_frames: int, num_frames: int, frame_interval: int, train: bool,
+                  rng: np.random.Generator | None = None, clip: int = 0, num_clips: int = 1) -> np.ndarray:
+    """One window of `num_frames` frames, `frame_interval` apart; past the end of a short video, the last frame repeats."""
+    L = max(1, int(num_video_frames))
+    span = (num_frames - 1) * frame_interval + 1
+    max_start = max(0, L - span)
+    if train:
+        start = int((rng or np.random.default_rng()).integers(0, max_start + 1))
+    else:
+        start = int((clip + 0.5) * (max_start + 1) / num_clips)
+    return np.minimum(start + np.arange(num_frames, dtype=np.int64) * frame_interval, L - 1)
+
+
+def sample_indices(sampling: str, num_video_frames: int, num_frames: int, frame_interval: int, train: bool,
+                   rng: np.random.Generator | None = None, clip: int = 0, num_clips: int = 1) -> np.ndarray:
+    if sampling == "segment":
+        return segment_indices(num_video_frames, num_frames, train, rng, clip, num_clips)
+    if sampling == "dense":
+        return dense_indices(num_video_frames, num_frames, frame_interval, train, rng, clip, num_clips)
+    raise TabenchError(f"unknown sampling {sampling!r} (use segment or dense)")
+
+
+def nearest_positions(positions: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each wanted frame index, the position (row) in sorted `positions` of the nearest one (ties: earlier)."""
+    positions = np.asarray(positions)
+    j = np.clip(np.searchsorted(positions, wanted), 1, max(1, len(positions) - 1))
+    if len(positions) == 1:
+        return np.zeros(len(wanted), dtype=np.int64)
+    left, right = positions[j - 1], positions[j]
+    return np.where(np.abs(wanted - left) <= np.abs(right - wanted), j - 1, j)
+
+
+# ----------------------------------------------------------------- spatial transforms
+def random_resized_crop_box(h: int, w: int, rng: np.random.Generator, scale=CROP_SCALE, ratio=CROP_RATIO):
+    """(top, left, height, width) of a random crop covering `scale` of the area with aspect in `ratio`."""
+    area = h * w
+    log_r = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        r = math.exp(rng.uniform(*log_r))
+        cw, ch = int(round(math.sqrt(target * r))), int(round(math.sqrt(target / r)))
+        if 0 < cw <= w and 0 < ch <= h:
+            return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+    s = min(h, w)
+    return (h - s) // 2, (w - s) // 2, s, s
+
+
+def crop_boxes(h: int, w: int, size: int, num_crops: int) -> list[tuple[int, int, int, int]]:
+    """Test-time crops of size x size: the centre, or with 3 crops both ends and the centre of the long side."""
+    ch, cw = min(size, h), min(size, w)
+    centre = ((h - ch) // 2, (w - cw) // 2, ch, cw)
+    if num_crops == 1:
+        return [centre]
+    if num_crops == 3:
+        if w >= h:
+            return [(centre[0], 0, ch, cw), centre, (centre[0], w - cw, ch, cw)]
+        return [(0, centre[1], ch, cw), centre, (h - ch, centre[1], ch, cw)]
+    raise TabenchError(f"num_crops must be 1 or 3, got {num_crops}")
+
+
+def to_clip_tensor(frames: np.ndarray, box, size: int, mean: torch.Tensor, std: torch.Tensor,
+                   flip: bool = False) -> torch.Tensor:
+    """uint8 (T, H, W, 3) frames -> normalised float32 (3, T, size, size) of the crop `box`."""
+    top, left, ch, cw = box
+    x = torch.from_numpy(np.ascontiguousarray(frames[:, top:top + ch, left:left + cw]))
+    x = x.permute(0, 3, 1, 2).float()  # (T, 3, h, w)
+    if (ch, cw) != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=ch > size or cw > size)
+    if flip:
+        x = x.flip(-1)
+    x = x.div_(255.0).sub_(mean.view(1, 3, 1, 1)).div_(std.view(1, 3, 1, 1))
+    return x.permute(1, 0, 2, 3).contiguous()
+
+
+# ----------------------------------------------------------------- the dataset
+class ClipDataset(torch.utils.data.Dataset):
+    """Clips of one (set, split) of a dataset directory, labelled at the coarse or the (set-local) fine level.
+
+    Items are dicts: video (3, T, H, W) float32, or (V, 3, T, H, W) with V = num_clips * num_crops views;
+    label, index (into `entries`) and path (as in the manifest). With `cache_dir`, frames come from a
+    pre-decoded uint8 cache (tabench.data.cache), built on first use and reused while the dataset is unchanged.
+    """
+
+    def __init__(self, root, set_id: int = 1, split: str = "train", level: str = "coarse", num_frames: int = 8,
+                 size: int = 112, train: bool = True, sampling: str = "segment", frame_interval: int = 2,
+                 num_clips: int = 1, num_crops: int = 1, mean: Sequence[float] = (0.45, 0.45, 0.45),
+                 std: Sequence[float] = (0.225, 0.225, 0.225), hflip: bool = False, cache_dir=None,
+                 skip_corrupt: bool = False, seed: int = 0, cache_workers: int | None = None):
+        if split not in SPLITS:
+            raise TabenchError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        if level not in LEVELS:
+            raise TabenchError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        if sampling not in SAMPLINGS:
+            raise TabenchError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+        if num_frames < 1 or size < 1 or frame_interval < 1 or num_clips < 1:
+            raise TabenchError("num_frames, size, frame_interval and num_clips must be positive")
+        if num_crops not in (1, 3):
+            raise TabenchError(f"num_crops must be 1 or 3, got {num_crops}")
+        if train and num_clips * num_crops > 1:
+            raise TabenchError("multi-view (num_clips or num_crops > 1) is for evaluation: use train=False")
+        ds = open_dataset(root)
+        self.root = ds.root
+        self.taxonomy = ds.taxonomy
+        self.set_id, self.split, self.level = int(set_id), split, level
+        if self.set_id not in (1, 2):
+            raise TabenchError(f"set must be 1 or 2, got {set_id}")
+        self.entries = ds.select(self.set_id, split)
+        if not self.entries:
+            raise TabenchError(f"{root}: no {split} videos in set {set_id}")
+        self.num_classes = self.taxonomy.num_classes(self.set_id, level)
+        self.num_frames, self.size, self.train = int(num_frames), int(size), bool(train)
+        self.sampling, self.frame_interval = sampling, int(frame_interval)
+        self.num_clips, self.num_crops = int(num_clips), int(num_crops)
+        self.mean = torch.tensor(mean, dtype=torch.float32)
+        self.std = torch.tensor(std, dtype=torch.float32)
+        self.hflip, self.skip_corrupt, self.seed = bool(hflip), bool(skip_corrupt), int(seed)
+        self.epoch = 0
+        self.decode_threads = "AUTO"
+        # skipped files are appended to a small log so that DataLoader workers' skips reach ds.skipped
+        self._skip_log = Path(tempfile.mkstemp(prefix="tabench-skipped-", suffix=".tsv")[1])
+        weakref.finalize(self, _unlink, str(self._skip_log), os.getpid())
+        self.cache = None
+        if cache_dir is not None:
+            from tabench.data.cache import build_clip_cache, open_clip_cache
+
+            kw = dict(set_id=self.set_id, split=split, num_frames=self.num_frames, size=self.size,
+                      sampling=sampling, frame_interval=self.frame_interval)
+            self.cache = open_clip_cache(self.root, cache_dir, **kw)
+            if self.cache is None:
+                build_clip_cache(self.root, cache_dir=cache_dir, workers=cache_workers, **kw)
+                self.cache = open_clip_cache(self.root, cache_dir, **kw)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Vary the train-time randomness per epoch, reproducibly (same seed and epoch -> same clips)."""
+        self.epoch = int(epoch)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(path, reason) of every corrupt or missing video skipped so far, in any worker."""
+        try:
+            lines = self._skip_log.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            p, _, reason = line.partition("\t")
+            if p and (p, reason) not in out:
+                out.append((p, reason))
+        return out
+
+    def __getitem__(self, i: int) -> dict:
+        n = len(self.entries)
+        if not self.skip_corrupt:
+            return self._load(i)
+        for k in range(n):
+            j = (i + k) % n
+            try:
+                return self._load(j)
+            except TabenchError as e:
+                with open(self._skip_log, "a", encoding="utf-8") as f:
+                    f.write(f"{self.entries[j].path}\t{str(e).splitlines()[0]}\n")
+        raise TabenchError(f"{self.root}: every {self.split} video of set {self.set_id} is unreadable")
+
+    # ----- internals -----
+    def _rng(self, i: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, i])
+
+    def _indices(self, num_video_frames: int, rng) -> list[np.ndarray]:
+        return [sample_indices(self.sampling, num_video_frames, self.num_frames, self.frame_interval,
+                               self.train, rng, clip=c, num_clips=self.num_clips) for c in range(self.num_clips)]
+
+    def _load(self, i: int) -> dict:
+        e = self.entries[i]
+        rng = self._rng(i)
+        if self.cache is not None:
+            positions, frames, L = self.cache.get(i)
+            views_idx = self._indices(L, rng)
+            clips = [frames[nearest_positions(positions, idx)] for idx in views_idx]
+        else:
+            with VideoReader(self.root / e.path, threads=self.decode_threads) as r:
+                views_idx = self._indices(r.info.num_frames, rng)
+                allidx = np.concatenate(views_idx)
+                got = r.read(allidx, short_side=scale_size(self.size))
+            clips = np.split(got, self.num_clips)
+        views = []
+        for frames in clips:
+            h, w = frames.shape[1:3]
+            if self.train:
+                box = random_resized_crop_box(h, w, rng)
+                flip = self.hflip and rng.random() < 0.5
+                views.append(to_clip_tensor(frames, box, self.size, self.mean, self.std, flip))
+            else:
+                for box in crop_boxes(h, w, self.size, self.num_crops):
+                    views.append(to_clip_tensor(frames, box, self.size, self.mean, self.std))
+        video = views[0] if len(views) == 1 else torch.stack(views)
+        return {"video": video, "label": e.label(self.level), "index": i, "path": e.path}
+
+
+def _unlink(path: str, owner_pid: int) -> None:
+    if os.getpid() != owner_pid:  # a forked worker's copy must not delete the parent's log
+        return
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,30 @@
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from tabench.cli import build_parser, main
+
+
+def all_commands(parser, prefix=()):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield prefix + (name,)
+                yield from all_commands(sub, prefix + (name,))
+
+
+def test_help_everywhere(capsys):
+    commands = list(all_commands(build_parser()))
+    assert ("taxonomy", "show") in commands and ("metrics",) in commands and ("data", "check") in commands
+    for cmd in commands:
+        with pytest.raises(SystemExit) as e:
+            main([*cmd, "--help"])
+        assert e.value.code == 0, cmd
+        assert "usage: tabench " + " ".join(cmd) in capsys.readouterr().out
+
+
+def test_console_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "tabench", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("tabench ")

@@ -30,16 +30,12 @@ import torch.nn.functional as F
 
 from tabench import TabenchError
 from tabench.data.format import LEVELS, SPLITS, open_dataset
+from tabench.data.cache import scale_size  # noqa: F401 - the short side frames are decoded at
 from tabench.data.video import VideoReader
 
 SAMPLINGS = ("segment", "dense")
 CROP_SCALE = (0.25, 1.0)
 CROP_RATIO = (3 / 4, 4 / 3)
-
-
-def scale_size(size: int) -> int:
-    """Short side the frames are decoded at before cropping to `size`."""
-    return int(round(size * 8 / 7))
 
 
 # ----------------------------------------------------------------- sampling
@@ -119,14 +115,13 @@ def to_clip_tensor(frames: np.ndarray, box, size: int, mean: torch.Tensor, std: 
                    flip: bool = False) -> torch.Tensor:
     """uint8 (T, H, W, 3) frames -> normalised float32 (3, T, size, size) of the crop `box`."""
     top, left, ch, cw = box
-    x = torch.from_numpy(np.ascontiguousarray(frames[:, top:top + ch, left:left + cw]))
-    x = x.permute(0, 3, 1, 2).float()  # (T, 3, h, w)
+    # (3, T, h, w): interpolate treats (3, T) as (batch, channels), so the result needs no final permute
+    x = torch.from_numpy(frames[:, top:top + ch, left:left + cw]).permute(3, 0, 1, 2).float()
     if (ch, cw) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=ch > size or cw > size)
     if flip:
         x = x.flip(-1)
-    x = x.div_(255.0).sub_(mean.view(1, 3, 1, 1)).div_(std.view(1, 3, 1, 1))
-    return x.permute(1, 0, 2, 3).contiguous()
+    return x.sub_((mean * 255).view(3, 1, 1, 1)).mul_((1 / (std * 255)).view(3, 1, 1, 1)).contiguous()
 
 
 # ----------------------------------------------------------------- the dataset
@@ -172,7 +167,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.std = torch.tensor(std, dtype=torch.float32)
         self.hflip, self.skip_corrupt, self.seed = bool(hflip), bool(skip_corrupt), int(seed)
         self.epoch = 0
-        self.decode_threads = "AUTO"
+        self.decode_threads = "adaptive"  # see tabench.data.video.THREADS_MIN_PIXELS
         # skipped files are appended to a small log so that DataLoader workers' skips reach ds.skipped
         self._skip_log = Path(tempfile.mkstemp(prefix="tabench-skipped-", suffix=".tsv")[1])
         weakref.finalize(self, _unlink, str(self._skip_log), os.getpid())

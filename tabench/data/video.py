@@ -25,6 +25,10 @@ from tabench import TabenchError
 # Seek only when the first needed frame is this many frames past the start; below that, decoding
 # forward from frame 0 is as cheap as a seek plus the decode from the previous keyframe.
 SEEK_MIN_FRAMES = 48
+# Decoder threads (thread_type AUTO) pay off only on larger frames: on Syn-TA-sized video (112-224 px) they
+# were 10-20 % slower per clip than one thread, at 340x256 10-40 % faster (2 shared cores; see
+# benchmarks/README.md, "Data loading"). "adaptive" turns them on from this frame area.
+THREADS_MIN_PIXELS = 320 * 240
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".m4v")
 
 
@@ -45,9 +49,11 @@ def short_side_size(width: int, height: int, short_side: int) -> tuple[int, int]
 
 
 class VideoReader:
-    """An open video file. Use as a context manager; `info` is cheap (container metadata only)."""
+    """An open video file. Use as a context manager; `info` is cheap (container metadata only).
+    `threads`: the decoder's thread_type ("AUTO", "FRAME", "SLICE"), None for one thread, or "adaptive"
+    (AUTO for frames of at least THREADS_MIN_PIXELS, else one thread)."""
 
-    def __init__(self, path: str | os.PathLike, threads: str | None = "AUTO"):
+    def __init__(self, path: str | os.PathLike, threads: str | None = "adaptive"):
         self.path = Path(path)
         if not self.path.is_file():
             raise TabenchError(f"{self.path}: video file not found")
@@ -60,9 +66,11 @@ class VideoReader:
             self.close()
             raise TabenchError(f"{self.path}: unreadable video (no video stream)")
         self._stream = streams[0]
+        self.info = self._probe_info()
+        if threads == "adaptive":
+            threads = "AUTO" if self.info.width * self.info.height >= THREADS_MIN_PIXELS else None
         if threads:
             self._stream.thread_type = threads
-        self.info = self._probe_info()
 
     # ----- metadata -----
     def _probe_info(self) -> VideoInfo:
@@ -185,12 +193,16 @@ def check_readable(path: str | os.PathLike) -> str | None:
             r.read([0], short_side=None)
         return None
     except TabenchError as e:
-        return str(e).split(": ", 1)[-1]
+        reason = str(e).split(": ", 1)[-1]
+        if reason.startswith("unreadable video (") and reason.endswith(")"):
+            reason = reason[len("unreadable video ("):-1]
+        return reason
     except Exception as e:  # noqa: BLE001 - a probe reports every failure instead of crashing the pool
         return f"{type(e).__name__}: {_reason(e)}"
 
 
-def read_frames(path: str | os.PathLike, indices, short_side: int | None = None, threads: str | None = "AUTO") -> np.ndarray:
+def read_frames(path: str | os.PathLike, indices, short_side: int | None = None,
+                threads: str | None = "adaptive") -> np.ndarray:
     """Open, read `indices` (see VideoReader.read) and close."""
     with VideoReader(path, threads=threads) as r:
         return r.read(indices, short_side)

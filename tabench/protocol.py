@@ -42,7 +42,12 @@ def check_level(cfg: dict, level: str) -> None:
         return
     if level != "fine":
         raise TabenchError(f"--level must be coarse or fine, got {level!r}")
-    if not hasattr(_meta_model(cfg), "set_class_texts"):
+    from tabench.models import model_info
+
+    flag = getattr(model_info(cfg["model"]), "video_text", None)
+    if flag is None:  # a registry without the flag (or a stand-in): ask the model itself
+        flag = hasattr(_meta_model(cfg), "set_class_texts")
+    if not flag:
         raise TabenchError(f"fine level needs a video-text model; {cfg.get('model')!r} is a unimodal classifier "
                            "(see `tabench models list`)")
 

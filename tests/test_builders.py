@@ -185,7 +185,7 @@ def ssv2(tmp_path):
     ann = root / "annotations"
     ann.mkdir(parents=True)
     from tabench.taxonomy import official_labels
-    json.dump({t: str(i) for i, t in enumerate(sorted(official_labels("ssv2-ta")))}, open(ann / "labels.json", "w"))
+    (ann / "labels.json").write_text(json.dumps({t: str(i) for i, t in enumerate(sorted(official_labels("ssv2-ta")))}))
     train = [ssv2_entry(1, "Bending [something] so that it deforms"),
              ssv2_entry(2, "Dropping [something] behind [something]"),
              ssv2_entry(3, "Dropping [something] behind [something]"),  # missing video
@@ -193,9 +193,9 @@ def ssv2(tmp_path):
              ssv2_entry(5, "Juggling [something] with [something]"),  # not an SSv2 template
              ssv2_entry(6, "Bending [something] so that it deforms")]  # corrupt video
     val = [ssv2_entry(7, "Bending [something] so that it deforms")]
-    json.dump(train, open(ann / "train.json", "w"))
-    json.dump(val, open(ann / "validation.json", "w"))
-    json.dump([{"id": "99"}], open(ann / "test.json", "w"))
+    (ann / "train.json").write_text(json.dumps(train))
+    (ann / "validation.json").write_text(json.dumps(val))
+    (ann / "test.json").write_text(json.dumps([{"id": "99"}]))
     vids = root / "20bn-something-something-v2"
     for vid in (1, 2, 4, 5, 7):
         write_video(vids / f"{vid}.webm", frames(value=20 * vid), fps=12)
@@ -238,8 +238,8 @@ def test_ssv2_full_class_set_long_names(tmp_path):
             (root / "20bn-something-something-v2").mkdir(parents=True, exist_ok=True)
             os.symlink(real, root / "20bn-something-something-v2" / f"{vid}.webm")
     for kind, items in data.items():
-        json.dump(items, open(root / f"something-something-v2-{kind}.json", "w"))
-    json.dump([], open(root / "train.json", "w"))  # the long name wins over a stray short one
+        (root / f"something-something-v2-{kind}.json").write_text(json.dumps(items))
+    (root / "train.json").write_text(json.dumps([]))  # the long name wins over a stray short one
     out = tmp_path / "out"
     assert main(["build", "ssv2-ta", "--ssv2-root", str(root), "--out", str(out), "--workers", "2"]) == 0
     rep = json.loads((out / "build_report.json").read_text())

@@ -561,7 +561,7 @@ def _grows(c, i):
 def test_expanding():
     for n, c in clips("small_single_object_expanding_into_medium_object"):
         s = size(c, 0)
-        assert _grows(c, 0) and s[0] <= 0.3 and 1.6 <= s[-1] / s[0] <= 2.4
+        assert _grows(c, 0) and s[0] <= 0.32 and 1.6 <= s[-1] / s[0] <= 2.4
     for n, c in clips("small_single_object_expanding_into_large_object"):
         s = size(c, 0)
         assert _grows(c, 0) and s[0] <= 0.3 and s[-1] / s[0] >= 2.8 and s[-1] >= 0.65
@@ -593,7 +593,7 @@ def test_falling_at_an_angle():
         p = pos(c, 0)
         assert _falls(c, n)
         horiz = np.linalg.norm(p[-1, :2] - p[0, :2])
-        assert horiz >= 1.2, "clearly slanted"
+        assert horiz >= 1.5, "clearly slanted"
         fit = np.polyfit(p[:, 2], p[:, :2], 1)  # x and y are linear in height: a straight line
         resid = p[:, :2] - (np.outer(p[:, 2], fit[0]) + fit[1])
         assert np.abs(resid).max() < 1e-6

@@ -160,6 +160,9 @@ def test_fine_level_uses_class_texts_of_each_evaluation_set(tiny_data, tmp_path,
         return m
 
     monkeypatch.setattr(T, "build_model", build)
+    import tabench.models
+    from types import SimpleNamespace
+    monkeypatch.setattr(tabench.models, "model_info", lambda name: SimpleNamespace(video_text=True))
     run = tmp_path / "fine"
     run_benchmark(_cfg(epochs=1, model="text-standin"), tiny_data, run, level="fine")
     res = load_run(run)

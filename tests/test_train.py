@@ -235,3 +235,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_shipped_configs_resolve_to_registered_models():
+    from tabench.models import list_models
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    files = sorted(root.rglob("*.yaml"))
+    assert len(files) >= 10  # the CPU default and the 9 paper-like GPU configs
+    for f in files:
+        cfg = config.resolve(f)
+        assert cfg["model"] in list_models(), f
+

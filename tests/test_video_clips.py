@@ -228,3 +228,20 @@ def test_cache_records_corrupt_video(dataset, tmp_path):
     with pytest.raises(TabenchError, match="bad.mp4"):
         ds[bad]
     assert indices_of(ds[1 - bad]["video"]) == [2, 7, 12, 17]
+
+
+def test_cache_build_resumes_after_interruption(dataset, tmp_path, monkeypatch):
+    kw = dict(set_id=1, split="train", num_frames=4, size=16, sampling="segment", cache_dir=tmp_path,
+              workers=1, chunk_size=1, progress=False)
+    folder = cache_mod.build_clip_cache(dataset, **kw)
+    assert sorted(p.name for p in folder.glob("chunk_*.u8")) == [f"chunk_{c:05d}.u8" for c in range(4)]
+    # an interrupted build: the index and the last chunk were never written
+    (folder / "index.json").unlink()
+    (folder / "chunk_00003.json").unlink()
+    built = []
+    real = cache_mod._build_chunk
+    monkeypatch.setattr(cache_mod, "_build_chunk", lambda job: built.append(job["chunk"]) or real(job))
+    cache_mod.build_clip_cache(dataset, **kw)
+    assert built == [3]
+    c = cache_mod.open_clip_cache(dataset, tmp_path, 1, "train", 4, 16)
+    assert c is not None and len(c) == 4 and not c.errors

@@ -156,7 +156,7 @@ def build(tax: Taxonomy, annotations: list[Annotation], index: VideoIndex, out: 
                                "first_at": seen[ident]})
             continue
         seen[ident] = a.where
-        hints = (file_hints(a) if file_hints else ()) 
+        hints = file_hints(a) if file_hints else ()
         path = index.find(a.keys, hints)
         if path is None:
             missing.append({"split": a.split, "label": a.label, "video": a.keys[0], "annotation": a.where})

@@ -169,8 +169,12 @@ class ClipDataset(torch.utils.data.Dataset):
         self.epoch = 0
         self.decode_threads = "adaptive"  # see tabench.data.video.THREADS_MIN_PIXELS
         # skipped files are appended to a small log so that DataLoader workers' skips reach ds.skipped
-        self._skip_log = Path(tempfile.mkstemp(prefix="tabench-skipped-", suffix=".tsv")[1])
-        weakref.finalize(self, _unlink, str(self._skip_log), os.getpid())
+        self._skip_log = None
+        if self.skip_corrupt:
+            fd, name = tempfile.mkstemp(prefix="tabench-skipped-", suffix=".tsv")
+            os.close(fd)
+            self._skip_log = Path(name)
+            weakref.finalize(self, _unlink, name, os.getpid())
         self.cache = None
         if cache_dir is not None:
             from tabench.data.cache import build_clip_cache, open_clip_cache
@@ -192,6 +196,8 @@ class ClipDataset(torch.utils.data.Dataset):
     @property
     def skipped(self) -> list[tuple[str, str]]:
         """(path, reason) of every corrupt or missing video skipped so far, in any worker."""
+        if self._skip_log is None:
+            return []
         try:
             lines = self._skip_log.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:

@@ -10,10 +10,8 @@ Every failure (missing file, not a video, truncated stream) is raised as a Taben
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np

@@ -4,7 +4,7 @@ Why OpenGL rather than Blender: a small Syn-TA frame rasterises in about a milli
 100-300 ms per frame for Cycles, so the whole dataset regenerates in minutes on a laptop. The look follows
 the paper's: glossy Blinn-Phong objects (random colour, white specular highlight) lit by one directional
 light, a soft blob shadow on the ground under each object, alpha-blended opacity (opaque first, then
-transparent objects back to front), 4x MSAA, and a photo as the ground (elevated view, rotated by the camera
+transparent objects back to front), 2x2 supersampling, and a photo as the ground (elevated view, rotated by the camera
 azimuth) or as a vertical backdrop behind a floor (front view), or a plain colour.
 
 One `GLRenderer` per process owns one context, its framebuffers, the meshes and a small texture cache, and
@@ -28,6 +28,8 @@ NEAR, FAR = 0.1, 100.0
 # Direction towards the light (above, slightly left of and behind the camera), shared by shading and shadows.
 LIGHT_DIR = np.array([-0.35, -0.55, 1.0]) / np.linalg.norm([-0.35, -0.55, 1.0])
 ANNOTATIONS = ("masks", "depth")
+LOD_SEGMENTS = (16, 24, 40)  # segments around curved shapes ...
+LOD_MAX_WIDTH = (280, 720, 1 << 30)  # ... for output widths up to these
 BACKDROP_Y = 7.0  # the front view's photo stands behind the stage (which spans y in about [-4, 4])
 EGL_HINT = ("no OpenGL (EGL) context could be created; install Mesa's EGL libraries "
             "(apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) and the Python package moderngl "
@@ -258,30 +260,40 @@ void main() {
     f_color = vec4(texture(u_tex, mix(u_crop.xy, u_crop.zw, clamp(uv, 0.0, 1.0))).rgb, 1.0);
 }
 """
-# Floor in front of the backdrop: the photo's bottom colour, fading out towards the backdrop.
+# Floor in front of the backdrop: a tint of the photo's bottom colour, strongest at the bottom of the frame
+# and fading out evenly on screen (in 1 / distance) before the horizon, so the photo stays the scene.
 _FLOOR_FS = """
 #version 330
 uniform vec3 u_color;
-uniform vec3 u_fade;   // y where the fade starts, y where it ends, alpha in front
+uniform vec4 u_fade;   // eye y, distance where the fade starts, distance where it ends, alpha in front
 in vec3 v_world;
 out vec4 f_color;
 void main() {
-    float t = clamp((v_world.y - u_fade.x) / (u_fade.y - u_fade.x), 0.0, 1.0);
-    f_color = vec4(u_color, u_fade.z * (1.0 - smoothstep(0.0, 1.0, t)));
+    float d = max(v_world.y - u_fade.x, 1e-3);
+    float s = clamp((1.0 / u_fade.y - 1.0 / d) / (1.0 / u_fade.y - 1.0 / u_fade.z), 0.0, 1.0);
+    f_color = vec4(u_color, u_fade.w * (1.0 - smoothstep(0.0, 1.0, s)));
 }
 """
-# Copies the clip's pre-rendered static background into one tile of the frame atlas, texel for texel.
-_BLIT_VS = """
+_FULLSCREEN_VS = """
 #version 330
 in vec2 in_pos;
 void main() { gl_Position = vec4(in_pos, 0.0, 1.0); }
 """
-_BLIT_FS = """
+# Downsamples the 2x foreground atlas (one bilinear fetch at the centre of each 2x2 block = their mean) and
+# puts it, premultiplied, over the clip's static background: one pass over the output, no CPU compositing.
+_RESOLVE_FS = """
 #version 330
-uniform sampler2D u_tex;
-uniform ivec2 u_origin;
+uniform sampler2D u_fg;
+uniform sampler2D u_bg;
+uniform int u_tile_h;
+uniform float u_factor;
 out vec4 f_color;
-void main() { f_color = texelFetch(u_tex, ivec2(gl_FragCoord.xy) - u_origin, 0); }
+void main() {
+    vec4 fg = texture(u_fg, gl_FragCoord.xy * u_factor / vec2(textureSize(u_fg, 0)));
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    vec3 bg = texelFetch(u_bg, ivec2(p.x, p.y % u_tile_h), 0).rgb;
+    f_color = vec4(fg.rgb + bg * (1.0 - fg.a), 1.0);
+}
 """
 # Blob shadows: one quad per object on the ground, all of a clip in one vertex buffer (drawn by range).
 _SHADOW_VS = """
@@ -359,14 +371,15 @@ class GLRenderer:
     """Renders `Scene`s with one reusable EGL context; create once per process (see `get_renderer`).
 
     Speed: llvmpipe pays per flush and per shaded pixel, so the static background (camera and photo do not
-    change within a clip) is rendered once per clip, frames are drawn in batches into a tall multisampled
-    atlas (one tile per frame, transparent where no object or shadow is) that is resolved and read back with
-    one call, and the background is composited under the premultiplied foreground in numpy, only where the
-    foreground is not empty."""
+    change within a clip) is rendered once per clip, and frames are drawn in batches into a tall atlas (one
+    tile per frame) at `supersample` times the output size, transparent where no object or shadow is; one
+    pass then downsamples it and composites it over the background, and one call reads the batch back.
+    Supersampling (2x2 by default) is the anti-aliasing: it costs less here than MSAA, whose resolve and
+    multisample clears are slow on llvmpipe."""
 
     name = "gl"
 
-    def __init__(self, samples: int = 4, texture_cache: int = 24, max_atlas_px: int = 4096):
+    def __init__(self, supersample: int = 2, texture_cache: int = 24, max_atlas_px: int = 4096):
         try:
             import moderngl
         except ImportError:
@@ -377,7 +390,9 @@ class GLRenderer:
         except Exception as e:  # noqa: BLE001 - glcontext raises plain Exceptions
             raise TabenchError(f"{EGL_HINT} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
         ctx = self.ctx
-        self.samples = max(0, min(samples, ctx.max_samples))
+        if supersample not in (1, 2):
+            raise TabenchError(f"supersample must be 1 (off) or 2 (2x2), got {supersample}")
+        self.ss = supersample
         self.max_atlas_px = max_atlas_px
         prog = ctx.program
         self.obj_prog = prog(vertex_shader=_OBJ_VS, fragment_shader=_OBJ_FS)
@@ -386,18 +401,28 @@ class GLRenderer:
         self.backdrop_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_BACKDROP_FS)
         self.floor_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_FLOOR_FS)
         self.zero_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_ZERO_FS)
-        self.blit_prog = prog(vertex_shader=_BLIT_VS, fragment_shader=_BLIT_FS)
+        self.resolve_prog = prog(vertex_shader=_FULLSCREEN_VS, fragment_shader=_RESOLVE_FS)
         self.shadow_prog = prog(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
-        self.vaos, self.id_vaos = {}, {}
-        for shape, data in build_meshes().items():
-            vbo = ctx.buffer(data.tobytes())
-            self.vaos[shape] = (ctx.vertex_array(self.obj_prog, [(vbo, "3f 3f", "in_pos", "in_norm")]), len(data))
-            self.id_vaos[shape] = (ctx.vertex_array(self.id_prog, [(vbo, "3f 3x4", "in_pos")]), len(data))
+        # Meshes at three levels of detail (segments around a curved shape), indexed: llvmpipe shades vertices
+        # on the calling thread, so small frames use coarse meshes (the silhouette error stays under a pixel).
+        self._lods = {}
+        for segments in LOD_SEGMENTS:
+            vaos, id_vaos = {}, {}
+            for shape, data in build_meshes(segments).items():
+                verts, index = np.unique(data, axis=0, return_inverse=True)
+                vbo = ctx.buffer(verts.astype("f4").tobytes())
+                ibo = ctx.buffer(index.astype("i4").ravel().tobytes())
+                vaos[shape] = (ctx.vertex_array(self.obj_prog, [(vbo, "3f 3f", "in_pos", "in_norm")], ibo), len(data))
+                id_vaos[shape] = (ctx.vertex_array(self.id_prog, [(vbo, "3f 3x4", "in_pos")], ibo), len(data))
+            self._lods[segments] = (vaos, id_vaos)
+        self.vaos, self.id_vaos = self._lods[LOD_SEGMENTS[-1]]
         self.quad_vbo = ctx.buffer(reserve=4 * 3 * 4)
         self.quad_vaos = {p: ctx.vertex_array(getattr(self, p), [(self.quad_vbo, "3f", "in_pos")])
                           for p in ("ground_prog", "backdrop_prog", "floor_prog", "zero_prog")}
         ndc = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], "f4")
-        self.blit_vao = ctx.vertex_array(self.blit_prog, [(ctx.buffer(ndc.tobytes()), "2f", "in_pos")])
+        self.resolve_vao = ctx.vertex_array(self.resolve_prog, [(ctx.buffer(ndc.tobytes()), "2f", "in_pos")])
+        self.resolve_prog["u_fg"].value = 0
+        self.resolve_prog["u_bg"].value = 1
         self.shadow_vbo = None
         self.shadow_vao = None
         self.obj_prog["u_light"].value = tuple(LIGHT_DIR)
@@ -416,18 +441,19 @@ class GLRenderer:
         for fbo in getattr(self, "_fbos", []):
             fbo.release()
         ctx = self.ctx
-        self.batch = max(1, min(64, self.max_atlas_px // height, 16384 // height))
+        f = self.ss
+        self.batch = max(1, min(64, self.max_atlas_px // height, 16384 // (height * f)))
         aw, ah = width, height * self.batch
-        self.bg_tex = ctx.texture((width, height), 4)
+        self.fbo_bg = ctx.framebuffer(ctx.renderbuffer((width, height), 4))
+        self.bg_tex = ctx.texture((width, height), 3)
         self.bg_tex.filter = (self.mgl.NEAREST, self.mgl.NEAREST)
-        self.fbo_bg = ctx.framebuffer(self.bg_tex)
-        self.fbo_out = ctx.framebuffer(ctx.renderbuffer((aw, ah), 4), ctx.depth_renderbuffer((aw, ah)))
-        self.fbo_ms = (ctx.framebuffer(ctx.renderbuffer((aw, ah), 4, samples=self.samples),
-                                       ctx.depth_renderbuffer((aw, ah), samples=self.samples))
-                       if self.samples > 1 else self.fbo_out)
+        self.fg_tex = ctx.texture((aw * f, ah * f), 4)
+        self.fg_tex.filter = (self.mgl.LINEAR, self.mgl.LINEAR) if f == 2 else (self.mgl.NEAREST, self.mgl.NEAREST)
+        self.fbo_fg = ctx.framebuffer(self.fg_tex, ctx.depth_renderbuffer((aw * f, ah * f)))
+        self.fbo_out = ctx.framebuffer(ctx.renderbuffer((aw, ah), 4))
         self.id_depth = ctx.depth_texture((width, height))
         self.fbo_id = ctx.framebuffer(ctx.renderbuffer((width, height), 1), self.id_depth)
-        self._fbos = [self.fbo_bg, self.fbo_out, self.fbo_id] + ([self.fbo_ms] if self.samples > 1 else [])
+        self._fbos = [self.fbo_bg, self.fbo_fg, self.fbo_out, self.fbo_id]
         self._size = (width, height)
 
     def _photo(self, path: str, width: int) -> _Photo:
@@ -463,7 +489,7 @@ class GLRenderer:
         ctx, mgl, cam = self.ctx, self.mgl, scene.camera
         w, h = scene.width, scene.height
         if bg.kind == "plain":
-            return np.broadcast_to(np.round(np.clip(bg.color, 0, 1) * 255).astype(np.uint8), (h, w, 3))
+            return np.broadcast_to(np.round(np.clip(bg.color, 0, 1) * 255).astype(np.uint8), (h, w, 3)).copy()
         if bg.kind != "photo" or not bg.image_path:
             raise TabenchError(f"background must be a photo with an image path or plain, got {bg.kind!r}")
         photo = self._photo(bg.image_path, w)
@@ -499,12 +525,13 @@ class GLRenderer:
             p = self.floor_prog
             p["u_vp"].write(vp)
             p["u_color"].value = photo.floor_color
-            p["u_fade"].value = (0.0, y_back, 0.95)
+            p["u_fade"].value = (float(cam.eye[1]), 3.5, y_back - float(cam.eye[1]), 0.75)
             ctx.enable(mgl.BLEND)
             ctx.blend_func = mgl.SRC_ALPHA, mgl.ONE_MINUS_SRC_ALPHA
             self._quad("floor_prog", [[-big, -big, 0], [big, -big, 0], [-big, y_back, 0], [big, y_back, 0]])
             ctx.disable(mgl.BLEND)
         return np.frombuffer(self.fbo_bg.read(components=3), np.uint8).reshape(h, w, 3)[::-1].copy()
+
 
     # ------------------------------------------------------------------------------ rendering
     def render(self, scene: Scene, annotations: tuple[str, ...] | list[str] = ()) -> RenderResult:
@@ -515,12 +542,14 @@ class GLRenderer:
         if w % 2 or h % 2 or w < 2 or h < 2:
             raise TabenchError(f"frame size must be even, got {w}x{h}")
         self._framebuffers(w, h)
+        self.vaos, self.id_vaos = self._lods[next(n for px, n in zip(LOD_MAX_WIDTH, LOD_SEGMENTS) if w <= px)]
         ctx, mgl, cam = self.ctx, self.mgl, scene.camera
         vp = _gl(cam.projection_matrix(w / h, NEAR, FAR) @ cam.view_matrix())
         for p in (self.obj_prog, self.id_prog, self.shadow_prog, self.zero_prog):
             p["u_vp"].write(vp)
         self.obj_prog["u_eye"].value = tuple(float(v) for v in cam.eye)
         background = self._render_background(scene, vp)
+        self.bg_tex.write(np.ascontiguousarray(background[::-1]).tobytes())  # GL rows are bottom-up
 
         # Everything per frame that numpy can compute for the whole clip at once.
         T = scene.clip.num_frames
@@ -560,18 +589,18 @@ class GLRenderer:
             self.shadow_vbo.write(data)
 
         frames = np.empty((T, h, w, 3), np.uint8)
-        B = self.batch
-        rgba = bytearray(w * h * B * 4)
+        B, f = self.batch, self.ss
+        rgb = bytearray(w * h * B * 3)
         n_flat = len(flat)
         ctx.blend_func = mgl.ONE, mgl.ONE_MINUS_SRC_ALPHA  # everything is premultiplied
         for b0 in range(0, T, B):
             nb = min(B, T - b0)
-            self.fbo_ms.use()
+            self.fbo_fg.use()
             ctx.scissor = None
             ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
             for k in range(nb):
                 t = b0 + k
-                ctx.viewport = ctx.scissor = (0, k * h, w, h)
+                ctx.viewport = ctx.scissor = (0, k * h * f, w * f, h * f)
                 start, ids = per_frame[t]
                 # 1. blob shadows (under everything that follows)
                 ctx.enable(mgl.BLEND)
@@ -593,14 +622,19 @@ class GLRenderer:
                     ctx.enable(mgl.CULL_FACE)
                     for j in see_through:
                         self._draw_object(j, flat[j].shape, model_b, normal_b, colors)
+            # 4. downsample and composite over the background, then read the whole batch at once
             ctx.scissor = None
-            ctx.disable(mgl.BLEND | mgl.CULL_FACE)
-            if self.samples > 1:
-                ctx.copy_framebuffer(self.fbo_out, self.fbo_ms)
-            self.fbo_out.read_into(rgba, viewport=(0, 0, w, h * nb), components=4)
+            ctx.disable(mgl.BLEND | mgl.CULL_FACE | mgl.DEPTH_TEST)
+            self.fbo_out.use()
+            ctx.viewport = (0, 0, w, h * nb)
+            self.fg_tex.use(0)
+            self.bg_tex.use(1)
+            self.resolve_prog["u_tile_h"].value = h
+            self.resolve_prog["u_factor"].value = float(f)
+            self.resolve_vao.render(mgl.TRIANGLE_STRIP, vertices=4)
+            self.fbo_out.read_into(rgb, viewport=(0, 0, w, h * nb), components=3, alignment=1)
             # tiles are bottom-up in GL, so flipping each tile's rows gives the frames in order
-            fg = np.frombuffer(rgba, np.uint8, count=w * h * nb * 4).reshape(nb, h, w, 4)[:, ::-1]
-            _composite(fg, background, frames[b0:b0 + nb])
+            frames[b0:b0 + nb] = np.frombuffer(rgb, np.uint8, count=w * h * nb * 3).reshape(nb, h, w, 3)[:, ::-1]
 
         masks = np.empty((T, h, w), np.uint8) if "masks" in annotations else None
         depth = np.empty((T, h, w), np.float32) if "depth" in annotations else None
@@ -667,19 +701,6 @@ def _frustum_rect_at_y(cam: Camera, aspect: float, y: float, margin: float = 0.0
     return (float(x0 - mx), float(z0 - mz), float(x1 + mx), float(z1 + mz))
 
 
-def _composite(fg: np.ndarray, bg: np.ndarray, out: np.ndarray) -> None:
-    """out = fg over bg, with fg (N, H, W, 4) premultiplied; only pixels the foreground touches are blended."""
-    out[:] = bg
-    alpha = fg[..., 3]
-    touched = alpha > 0
-    if not touched.any():
-        return
-    a = alpha[touched].astype(np.uint16)[:, None]
-    under = np.broadcast_to(bg, out.shape)[touched].astype(np.uint16)
-    blended = fg[..., :3][touched].astype(np.uint16) + (under * (255 - a) + 127) // 255
-    out[touched] = np.minimum(blended, 255).astype(np.uint8)
-
-
 _RENDERER: GLRenderer | None = None
 
 
@@ -687,7 +708,7 @@ def get_renderer() -> GLRenderer:
     """The process-wide renderer (one EGL context per process; workers each create their own)."""
     global _RENDERER
     if _RENDERER is None:
-        _RENDERER = GLRenderer(samples=int(os.environ.get("TABENCH_GL_SAMPLES", "4")))
+        _RENDERER = GLRenderer(supersample=int(os.environ.get("TABENCH_GL_SUPERSAMPLE", "2")))
     return _RENDERER
 
 

@@ -11,6 +11,8 @@ a near-empty vocabulary, and a model trained on such ids learns nothing about th
 """
 from __future__ import annotations
 
+import copy
+import functools
 import gzip
 import json
 import os
@@ -55,26 +57,41 @@ def minilm_path() -> Path:
     return path
 
 
-def load_minilm():
-    """(tokenizer, BertModel) of all-MiniLM-L6-v2 from the local package. On the meta device (parameter
-    counting) the network is built from its config without reading weights."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+def load_minilm(shared: bool = False):
+    """(tokenizer, BertModel) of all-MiniLM-L6-v2 from the local package, loaded once per process: `shared=True`
+    returns that one instance (for frozen use; do not modify it), otherwise a private copy. On the meta device
+    (parameter counting) the network is built from its config without reading weights."""
+    from transformers import AutoConfig, AutoModel
+
+    tok = _minilm_tokenizer()
+    if torch.get_default_device().type == "meta":
+        return tok, AutoModel.from_config(AutoConfig.from_pretrained(minilm_path(), local_files_only=True))
+    return tok, (_minilm_model() if shared else copy.deepcopy(_minilm_model()))
+
+
+@functools.lru_cache(maxsize=1)
+def _minilm_tokenizer():
+    from transformers import AutoTokenizer
 
     path = minilm_path()
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     check_tokenizer(tok, f"all-MiniLM-L6-v2 ({path})")
-    if torch.get_default_device().type == "meta":
-        return tok, AutoModel.from_config(AutoConfig.from_pretrained(path, local_files_only=True))
+    return tok
+
+
+@functools.lru_cache(maxsize=1)
+def _minilm_model():
+    from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     bar = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        model = AutoModel.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(minilm_path(), local_files_only=True)
     finally:
         if bar:
             hf_logging.enable_progress_bar()
-    return tok, model.eval()
+    return model.eval()
 
 
 # ------------------------------------------------------------------------------ OpenAI -> HF CLIP

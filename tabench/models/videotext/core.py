@@ -67,38 +67,48 @@ class TextTower(nn.Module):
 
 class MiniLMText(TextTower):
     """all-MiniLM-L6-v2 sentence embeddings (mean pooling over tokens, L2-normalised, 384-d), frozen by
-    default. A frozen MiniLM is kept out of the module tree (its weights come from the installed package, so
-    checkpoints need not carry 22M parameters); `train_layers=n` unfreezes its last n layers and registers it."""
+    default. A frozen MiniLM is one shared instance kept on the CPU and out of the module tree: its weights come
+    from the installed package, so checkpoints need not carry 22M parameters, and its outputs are cached per
+    prompt anyway. `train_layers=n` gives the model its own copy with the last n layers trainable."""
 
     out_dim = 384
+    # Frozen MiniLM is deterministic: each prompt is encoded once per process, whatever model asks for it.
+    _feature_cache: dict[str, torch.Tensor] = {}
 
     def __init__(self, train_layers: int = 0, max_length: int = 64):
         super().__init__()
-        self.tokenizer, bert = clip_io.load_minilm()
         self.max_length = max_length
-        for p in bert.parameters():
-            p.requires_grad_(False)
         if train_layers > 0:
+            self.tokenizer, bert = clip_io.load_minilm()
+            for p in bert.parameters():
+                p.requires_grad_(False)
             for layer in bert.encoder.layer[-train_layers:]:
                 for p in layer.parameters():
                     p.requires_grad_(True)
             self.bert = bert
         else:
-            self._frozen = [bert]  # a list hides it from nn.Module registration; _apply still moves it
+            self.tokenizer, bert = clip_io.load_minilm(shared=True)
+            self._frozen = (bert,)  # a tuple hides it from nn.Module registration (no .to(), no state_dict)
 
     @property
     def net(self):
         return self.bert if "bert" in self._modules else self._frozen[0]
 
-    def _apply(self, fn, *args, **kwargs):
-        if "bert" not in self._modules:
-            self._frozen[0]._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
 
     def forward(self, texts: list[str]) -> torch.Tensor:
+        if self.trainable:
+            return self._encode(list(texts))
+        cache = MiniLMText._feature_cache
+        todo = list(dict.fromkeys(t for t in texts if t not in cache))
+        if todo:
+            with torch.no_grad():
+                feats = self._encode(todo).cpu()
+            cache.update(zip(todo, feats))
+        return torch.stack([cache[t] for t in texts])
+
+    def _encode(self, texts: list[str]) -> torch.Tensor:
         net = self.net
         enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
                              return_tensors="pt").to(self.device())

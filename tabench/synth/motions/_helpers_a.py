@@ -17,7 +17,7 @@ from tabench.synth.scene import Clip, ObjectState, Prop
 
 STAGE_XY = 3.5  # visible objects keep |x|, |y| <= this
 STAGE_Z = 4.0
-SIZE_RANGE = (0.4, 0.65)  # half-extent of an ordinary object: clearly visible at 112 px
+SIZE_RANGE = (0.45, 0.7)  # half-extent of an ordinary object: clearly visible at 112 px
 FOOTPRINT = np.sqrt(2.0)  # a cube turned about z reaches size * sqrt(2) from its centre
 GAP = 0.3  # free space kept between neighbouring objects
 

@@ -40,7 +40,7 @@ def travel_window(rng, inward: bool) -> tuple[float, float]:
 def lane_group(rng, ctx, k: int, inward: bool, one_by_one: bool):
     """k objects in separate lanes, all from/to one side, travelling together or one after another."""
     n, t = ctx.num_frames, timeline(ctx.num_frames)
-    sizes = [rand_size(rng, 0.4, 0.55) for _ in range(k)]
+    sizes = [rand_size(rng, 0.45, 0.6) for _ in range(k)]
     ys = lanes(rng, k, spacing=2 * max(sizes) * FOOTPRINT + GAP)
     side = int(rng.choice([-1, 1]))
     rest = rng.uniform(-2.3, 2.3, size=k)
@@ -85,12 +85,12 @@ def among_many(rng, ctx, tries: int = 500):
     """A target spot surrounded by 4-5 still objects, leaving a free corridor from one side to the spot.
     Returns (mover's shape, size, colour, target x, lane y, side, still tracks)."""
     n = ctx.num_frames
-    size = rand_size(rng, 0.4, 0.55)
+    size = rand_size(rng, 0.45, 0.6)
     side = int(rng.choice([-1, 1]))
     for _ in range(tries):
         target = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-0.8, 1.2)])
         k = int(rng.integers(4, 6))
-        sizes = [rand_size(rng, 0.4, 0.55) for _ in range(k)]
+        sizes = [rand_size(rng, 0.45, 0.6) for _ in range(k)]
         pts = []
         for s in sizes:
             for _ in range(200):

@@ -44,7 +44,7 @@ def multiple_objects_appearing_one_by_one(rng, ctx):
 def two_objects_appearing_among_two_others(rng, ctx):
     """Four places in a row (the middle two appear) or on a square (one diagonal appears)."""
     t = timeline(ctx.num_frames)
-    sizes = [rand_size(rng, 0.4, 0.5) for _ in range(4)]
+    sizes = [rand_size(rng, 0.45, 0.52) for _ in range(4)]
     spacing = max(sizes) * 2 * FOOTPRINT + rng.uniform(0.3, 0.5)
     layout = str(rng.choice(["row", "square"]))
     angle = rng.uniform(-0.4, 0.4)

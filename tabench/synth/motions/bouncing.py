@@ -19,7 +19,7 @@ def _drops(rng, ctx, heights, restitutions):
     """Objects dropped together from the given heights; one gravity for all, so lower drops settle sooner."""
     t = timeline(ctx.num_frames)
     k = len(heights)
-    sizes = [rand_size(rng, 0.4, 0.6) for _ in range(k)]
+    sizes = [rand_size(rng, 0.45, 0.65) for _ in range(k)]
     xy = scatter(rng, sizes, x=(-2.6, 2.6), y=(-1.5, 2.5), gap=0.6)
     t0, t_stop = rng.uniform(0.0, 0.08), rng.uniform(0.65, 0.8)
     unit = (t_stop - t0) / max(np.sqrt(h) * bounce_duration(e, h) for h, e in zip(heights, restitutions))
@@ -112,8 +112,8 @@ def _stairs(rng, ctx, down: bool):
     """Hops from step to step (down: top step -> ground; up: ground -> top step). Each hop is high enough
     that the object's footprint clears the edge of the higher step (see `need` below)."""
     n, t = ctx.num_frames, timeline(ctx.num_frames)
-    size = rand_size(rng, 0.38, 0.45)
-    steps, width, rise = 3, rng.uniform(1.3, 1.5), rng.uniform(0.4, 0.55)
+    size = rand_size(rng, 0.4, 0.47)
+    steps, width, rise = 3, rng.uniform(1.35, 1.55), rng.uniform(0.4, 0.55)
     depth = size + rng.uniform(0.4, 0.6)
     direction = int(rng.choice([-1, 1]))  # +1: the stairs go down towards +x
     x_top = -direction * (steps * width + size - width / 2) / 2 + rng.uniform(-0.2, 0.2)
@@ -187,7 +187,7 @@ def single_object_bouncing_against_wall(rng, ctx):
     """Thrown from the ground at a wall, rebounds off it, bounces on the ground and slides to a stop."""
     t = timeline(ctx.num_frames)
     for _ in range(200):
-        size = rand_size(rng, 0.4, 0.55)
+        size = rand_size(rng, 0.45, 0.6)
         side = int(rng.choice([-1, 1]))  # the wall is on the right (+1) or left (-1)
         wall_x, thick = side * rng.uniform(2.5, 3.0), 0.12
         face = wall_x - side * thick

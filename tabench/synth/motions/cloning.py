@@ -30,7 +30,7 @@ def _origin(rng, offsets: np.ndarray) -> np.ndarray:
 
 
 def _object(rng, ctx):
-    size = rand_size(rng, 0.4, 0.55)
+    size = rand_size(rng, 0.45, 0.6)
     return {"shape": pick_shape(rng, ctx), "size": size, "color": random_color(rng), "rotation": rand_yaw(rng)}
 
 

@@ -31,28 +31,28 @@ def _grow(rng, ctx, starts, finals, shapes, colors):
 
 @motion("small_single_object_expanding_into_medium_object")
 def small_object_to_medium(rng, ctx):
-    s0 = rng.uniform(0.22, 0.3)
+    s0 = rng.uniform(0.25, 0.32)
     return _grow(rng, ctx, [s0], [s0 * rng.uniform(*MEDIUM)], pick_shapes(rng, ctx, 1), [random_color(rng)])
 
 
 @motion("small_single_object_expanding_into_large_object")
 def small_object_to_large(rng, ctx):
-    s0 = rng.uniform(0.22, 0.27)
+    s0 = rng.uniform(0.25, 0.28)
     return _grow(rng, ctx, [s0], [s0 * rng.uniform(*LARGE)], pick_shapes(rng, ctx, 1), [random_color(rng)])
 
 
 @motion("two_different_small_objects_expanding_into_similar_larger_size")
 def two_different_objects_to_similar_size(rng, ctx):
     """Different shapes, colours and start sizes; the same final size."""
-    starts = list(rng.uniform(0.2, 0.3, size=2))
-    final = rng.uniform(0.55, 0.65)
+    starts = list(rng.uniform(0.22, 0.32, size=2))
+    final = rng.uniform(0.6, 0.7)
     return _grow(rng, ctx, starts, [final, final], pick_shapes(rng, ctx, 2, distinct=True), distinct_colors(rng, 2))
 
 
 @motion("two_same_small_objects_expanding_into_different_bigger_sizes")
 def two_same_objects_to_different_sizes(rng, ctx):
     """Identical small objects (shape, colour, size); one grows to about twice, the other to about three times."""
-    s0 = rng.uniform(0.22, 0.27)
+    s0 = rng.uniform(0.25, 0.28)
     factors = [rng.uniform(*MEDIUM), rng.uniform(*LARGE)]
     factors = [factors[i] for i in rng.permutation(2)]
     shape, color = pick_shapes(rng, ctx, 1)[0], random_color(rng)

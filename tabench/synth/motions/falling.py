@@ -10,7 +10,7 @@ from tabench.synth.motions._util import random_color, timeline
 
 def _setup(rng, ctx):
     """Size, start height (centre), release and landing times shared by the falling programs."""
-    size = rand_size(rng, 0.4, 0.55)
+    size = rand_size(rng, 0.45, 0.6)
     z0 = rng.uniform(3.0, 4.0 - size)
     t0, t1 = rng.uniform(0.05, 0.15), rng.uniform(0.65, 0.85)
     return size, z0, t0, t1
@@ -42,8 +42,8 @@ def falling_at_an_angle(rng, ctx):
     """A straight slanted line: horizontal and vertical progress share one (accelerating) profile."""
     t = timeline(ctx.num_frames)
     size, z0, t0, t1 = _setup(rng, ctx)
-    angle = rng.uniform(np.radians(30), np.radians(55))  # from the vertical
-    heading = rng.choice([0.0, np.pi]) + rng.uniform(-0.5, 0.5)  # mostly left or right, as seen
+    angle = rng.uniform(np.radians(35), np.radians(58))  # from the vertical
+    heading = rng.choice([0.0, np.pi]) + rng.uniform(-0.35, 0.35)  # mostly left or right, as seen
     reach = (z0 - size) * np.tan(angle)
     d = reach * np.array([np.cos(heading), np.sin(heading)])
     start = np.array([-d[0] / 2 + rng.uniform(-0.4, 0.4), rng.uniform(-1.0, 1.5) - d[1] / 2])

@@ -18,7 +18,8 @@ def _queue(rng, ctx, n_followers: int):
     colors = distinct_colors(rng, n)
     rots = [yaw(rng) for _ in range(n)]
     # A longer queue needs smaller objects and gaps to leave room for travel on the stage.
-    size_lo, size_hi, margin, travel_lo = {2: (0.4, 0.6, 0.45, 3.0), 3: (0.38, 0.48, 0.35, 2.2)}.get(n, (0.35, 0.42, 0.3, 1.8))
+    size_lo, size_hi, margin, travel_lo = {2: (0.4, 0.6, 0.45, 3.0),
+                                           3: (0.38, 0.48, 0.35, 2.2)}.get(n, (0.35, 0.42, 0.3, 1.8))
 
     def sample():
         sizes = rng.uniform(size_lo, size_hi, n)  # sizes[0] is the leader

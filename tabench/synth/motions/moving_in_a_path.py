@@ -10,20 +10,20 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._helpers_b import (REACH, X_LIM, Y_LIM, clearance, draw, eased, lateral_direction,
-                                              min_span, on_stage, perp, pick_shapes, times, to_clip, track, unit,
-                                              yaw)
+                                              min_span, on_stage, perp, pick_shapes, times, to_clip, track, yaw)
 from tabench.synth.motions._util import distinct_colors, random_color
 
 
 def _random_leg(rng, dist_range):
-    """A start point and an end point `dist` apart in a random ground direction, both on stage."""
-    while True:
+    """A start point and an end point `dist` apart, both on stage, in a direction within 45 degrees of
+    sideways (a move mostly in depth would hardly show from the front camera)."""
+    def sample():
         dist = rng.uniform(*dist_range)
-        a = rng.uniform(0, 2 * np.pi)
         start = np.array([rng.uniform(-X_LIM + 0.3, X_LIM - 0.3), rng.uniform(Y_LIM[0] + 0.3, Y_LIM[1] - 0.3)])
-        end = start + dist * unit(a)
-        if abs(end[0]) <= X_LIM - 0.3 and Y_LIM[0] + 0.3 <= end[1] <= Y_LIM[1] - 0.3:
-            return start, end, dist
+        end = start + dist * lateral_direction(rng, 45)
+        return start, end, dist, abs(end[0]) <= X_LIM - 0.3 and Y_LIM[0] + 0.3 <= end[1] <= Y_LIM[1] - 0.3
+
+    return draw(rng, sample, "a move on stage")
 
 
 def _move_and_stop(rng, ctx, quick: bool):

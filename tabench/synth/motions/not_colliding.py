@@ -1,15 +1,16 @@
 """Not colliding (coarse class 13): objects head for each other and pass close by without touching.
 
 Near misses are built so the closest approach is known: a sideways `swerve` whose flat part is at least as
-long as the offset keeps the distance at or above the offset (see `_helpers_b.swerve`); a pinwheel keeps
-every pair at least 2 d sin(pi / n) apart. Every layout is still checked with `clearance` (per-shape reach).
+long as the offset keeps the distance at or above the offset (see `_helpers_b.swerve`); a cos^2 `bump`
+of height 1.3 D and half-width 1.65 D keeps at least D; a pinwheel keeps every pair at least
+2 d sin(pi / n) apart. Every layout is still checked with `clearance` (per-shape reach).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (clearance, draw, lateral_direction, on_stage, perp, pick_shapes,
+from tabench.synth.motions._helpers_b import (bump, clearance, draw, lateral_direction, on_stage, perp, pick_shapes,
                                               progress, reach, rot2, swerve, times, to_clip, track, unit, yaw)
 from tabench.synth.motions._util import distinct_colors
 
@@ -58,22 +59,23 @@ def one_near_miss_stationary(rng, ctx):
     rots = [yaw(rng), yaw(rng)]
 
     def sample():
-        sizes = rng.uniform(0.4, 0.6, 2)
-        u = lateral_direction(rng, 30)
+        sizes = np.array([rng.uniform(0.38, 0.5), rng.uniform(0.4, 0.55)])
+        u = lateral_direction(rng, 20)
         n = perp(u)
         target = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.3, 1.3)])
-        h = _near(shapes, sizes, rng)
-        flat, ramp = h * rng.uniform(1.0, 1.1), rng.uniform(0.6, 0.9)
+        near = _near(shapes, sizes, rng)
+        # a smooth sidestep, peaking 1.3 x the closest allowed distance, wide enough (1.65 x) to keep it
+        h, width = 1.3 * near, 1.65 * near
         before, after = rng.uniform(2.7, 3.2), rng.uniform(1.8, 2.6)
         t0, t1 = rng.uniform(0.0, 0.1), rng.uniform(0.85, 1.0)
         s = -before + (before + after) * progress(t, t0, t1)
-        pos = target + s[:, None] * u + (rng.choice([-1.0, 1.0]) * h * swerve(s, flat, ramp))[:, None] * n
+        pos = target + s[:, None] * u + (rng.choice([-1.0, 1.0]) * h * bump(s / width))[:, None] * n
         tracks = [track(shapes[0], colors[0], pos, sizes[0], rotation=rots[0]),
                   track(shapes[1], colors[1], np.tile(target, (len(t), 1)), sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, direction_deg=np.degrees(np.arctan2(u[1], u[0])), stationary=target, sidestep=h,
                       approach=before, beyond=after, start=t0, end=t1, shapes=shapes)
         # the straight run-up must be long enough to read as "heading for it"
-        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1 and before - flat - ramp > 0.4
+        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1 and before - width > 0.6
 
     tracks, params = draw(rng, sample, "one object not colliding with a stationary one")
     return to_clip(tracks, params)

@@ -32,7 +32,8 @@ def _horizontal(rng, ctx, angle_of_t):
     def sample():
         s_orb, s_cen = rng.uniform(0.35, 0.5), rng.uniform(0.5, 0.75)
         center = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.1, 0.5)])
-        radius = max(reach(shapes[0]) * s_orb + reach(shapes[1]) * s_cen + rng.uniform(0.5, 0.9), rng.uniform(1.6, 2.3))
+        touching = reach(shapes[0]) * s_orb + reach(shapes[1]) * s_cen
+        radius = max(touching + rng.uniform(0.5, 0.9), rng.uniform(1.6, 2.3))
         a0 = rng.uniform(0, 2 * np.pi)
         delta, timing = angle_of_t(t, rng)
         ang = a0 + delta
@@ -86,7 +87,8 @@ def _vertical(rng, ctx, sense: float):
 
     def sample():
         s_orb, s_cen = rng.uniform(0.32, 0.42), rng.uniform(0.45, 0.6)
-        radius = max(reach(shapes[0]) * s_orb + reach(shapes[1]) * s_cen + rng.uniform(0.35, 0.6), rng.uniform(1.1, 1.5))
+        touching = reach(shapes[0]) * s_orb + reach(shapes[1]) * s_cen
+        radius = max(touching + rng.uniform(0.35, 0.6), rng.uniform(1.1, 1.5))
         cz = radius + s_orb + rng.uniform(0.15, 0.35)  # lowest point of the orbit clears the ground
         center = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.3, 0.8), cz])
         turns, t0, t1 = rng.uniform(1.0, 1.75), rng.uniform(0.0, 0.08), rng.uniform(0.92, 1.0)
@@ -123,7 +125,8 @@ def orbit_then_orbited(rng, ctx):
 
     def sample():
         sizes = rng.uniform(0.4, 0.55, 2)
-        radius = max(reach(shapes[0]) * sizes[0] + reach(shapes[1]) * sizes[1] + rng.uniform(0.5, 0.8), rng.uniform(1.4, 1.8))
+        touching = reach(shapes[0]) * sizes[0] + reach(shapes[1]) * sizes[1]
+        radius = max(touching + rng.uniform(0.5, 0.8), rng.uniform(1.4, 1.8))
         b0 = np.array([rng.uniform(-1.2, 1.2), rng.uniform(-0.6, 1.2)])
         t0, t_mid, t1 = rng.uniform(0.0, 0.05), rng.uniform(0.45, 0.5), rng.uniform(0.95, 1.0)
         pause = rng.uniform(0.03, 0.08)

@@ -46,7 +46,7 @@ def _straight_up(p, rng):
 def _zigzag(p, rng):
     """Sideways back and forth in straight legs (4-6 legs, so 3-5 reversals) while going up."""
     legs = int(rng.integers(4, 7))
-    amp = rng.uniform(0.6, 1.0)
+    amp = rng.uniform(0.8, 1.2)
     u = lateral_direction(rng, 15)
     corners = amp * np.r_[0.0, [(-1.0) ** k for k in range(legs - 1)], 0.0]  # 0, +a, -a, ..., 0
     offset = np.interp(p, np.linspace(0, 1, legs + 1), corners)

@@ -62,7 +62,7 @@ def _shoot(rng, ctx, corners, n_projectiles: int = 1):
             dur, height = rng.uniform(0.3, 0.42), rng.uniform(1.3, 2.0)
             top = np.r_[src, 2 * s_l + sizes[k] + 0.02]  # resting on the launcher
             land = np.r_[spots[k], sizes[k]]
-            loaded = t_launch - (0.0 if k == 0 else rng.uniform(0.03, 0.07) + fade)  # when it shows up on top
+            loaded = 0.0 if k == 0 else t_launch - rng.uniform(0.03, 0.07) - fade  # when it shows up on top
             pos = _flight(t, top, land, t_launch, t_launch + dur, height)
             opacity = 1.0 if k == 0 else progress(t, loaded, loaded + fade)
             tracks.append(track(shapes[k + 1], colors[k + 1], pos, sizes[k], opacity=opacity,

@@ -1,0 +1,501 @@
+"""`tabench synth generate`: render Syn-TA (or a variant of it) into the dataset directory format.
+
+Each video is a job (fine class, split, index). Its seed is a stable hash of (run seed, class slug, split,
+index), and independent random streams derived from it draw the clip length, the camera, the background and
+the motion, so a video is identical whichever subset, shard or worker count produced it, and the manifest
+can describe a video without re-running its motion program. A video is written as mp4 (atomically), then
+its optional annotations, then its JSON sidecar; a job is done when all of them exist, which makes an
+interrupted run resumable. The manifest and splits are rewritten at the end from what exists on disk, so
+after N shards have finished, running the same command without --shard renders nothing and writes the
+complete manifest.
+
+Renderer backends sit behind `render_scene(scene, annotations, backend)`; moderngl ("gl") is the only one
+today, and a Blender backend would register in `RENDERERS` without touching the motion programs.
+"""
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tabench import TabenchError, __version__
+from tabench.data.format import SPLITS, VideoEntry, write_dataset
+from tabench.io import atomic_path, atomic_write_json, atomic_write_text
+from tabench.synth.backgrounds import BackgroundPools, load_pools, write_records
+from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, make_camera
+from tabench.taxonomy import Fine, Taxonomy, load
+
+ANNOTATIONS = ("masks", "depth")
+MIN_SIZE, MAX_SIZE = 32, 1080
+# Clip length as in the paper: 60 to 250 frames, mean ~105, standard deviation ~46.
+FRAMES_MIN, FRAMES_MAX, FRAMES_EXTRA_MEAN = 60, 250, 46.0
+SIDECAR_FORMAT = "tabench-synta-sidecar/1"
+# random streams of a video (independent, so e.g. --background plain leaves the motion unchanged)
+STREAM_FRAMES, STREAM_CAMERA, STREAM_BACKGROUND, STREAM_MOTION = range(4)
+
+
+# ------------------------------------------------------------------------------------ renderers
+def _gl_renderer():
+    from tabench.synth.render_gl import get_renderer
+
+    return get_renderer()
+
+
+RENDERERS = {"gl": _gl_renderer}
+
+
+def render_scene(scene: Scene, annotations=(), backend: str = "gl"):
+    """Render a scene with a backend; returns an object with .frames (T, H, W, 3) uint8 and optional
+    .masks / .depth (see `tabench.synth.render_gl.RenderResult`)."""
+    if backend not in RENDERERS:
+        raise TabenchError(f"unknown renderer {backend!r}; choose from {', '.join(RENDERERS)}")
+    return RENDERERS[backend]().render(scene, tuple(annotations))
+
+
+# ------------------------------------------------------------------------------------ options
+@dataclass(frozen=True)
+class Options:
+    out: str
+    train_per_class: int = 60
+    val_per_class: int = 40
+    views: tuple[str, ...] = VIEWS
+    size: int = 112
+    fps: int = 24
+    frames: tuple[int, int] | None = None  # fixed range (MIN, MAX); None: the paper's distribution
+    max_frames: int | None = None
+    classes: tuple[str, ...] | None = None
+    seed: int = 0
+    workers: int = 1
+    shard: tuple[int, int] = (1, 1)  # (I, N), 1-based
+    background: str = "realistic"
+    backgrounds: str | None = None
+    annotations: tuple[str, ...] = ()
+
+    def content_key(self, pools: BackgroundPools) -> dict:
+        """The options that change a video's pixels or sidecar (a resumed run must use the same)."""
+        return {"seed": self.seed, "size": self.size, "fps": self.fps, "views": list(self.views),
+                "frames": list(self.frames) if self.frames else None, "max_frames": self.max_frames,
+                "background": self.background, "background_pool": pools.fingerprint()}
+
+
+def parse_frames(text: str | None) -> tuple[int, int] | None:
+    if text in (None, ""):
+        return None
+    try:
+        lo, _, hi = text.partition("-")
+        lo, hi = int(lo), int(hi or lo)
+    except ValueError:
+        raise TabenchError(f"--frames must be N or MIN-MAX (e.g. 60-250), got {text!r}") from None
+    if not 1 <= lo <= hi:
+        raise TabenchError(f"--frames needs 1 <= MIN <= MAX, got {text!r}")
+    return lo, hi
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return 1, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise TabenchError(f"--shard must be I/N (e.g. 1/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise TabenchError(f"--shard I/N is 1-based: need 1 <= I <= N, got {text!r}")
+    return i, n
+
+
+def parse_list(text: str | None, allowed: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    items = tuple(x.strip() for x in (text or "").split(",") if x.strip())
+    bad = [x for x in items if x not in allowed]
+    if bad:
+        raise TabenchError(f"{flag}: unknown value(s) {', '.join(bad)}; choose from {', '.join(allowed)}")
+    return tuple(dict.fromkeys(items))
+
+
+def frame_size(size: int) -> tuple[int, int]:
+    """(width, height) of a 16:9 frame whose short side is `size` (both even, as yuv420p needs)."""
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise TabenchError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+    h = size + size % 2
+    w = int(round(h * 16 / 9 / 2)) * 2
+    return w, h
+
+
+def validate(opts: Options) -> None:
+    if opts.train_per_class < 0 or opts.val_per_class < 0:
+        raise TabenchError("--train-per-class and --val-per-class must be >= 0")
+    if not opts.views:
+        raise TabenchError(f"--views needs at least one of {', '.join(VIEWS)}")
+    frame_size(opts.size)
+    if not 1 <= opts.fps <= 240:
+        raise TabenchError(f"--fps must be between 1 and 240, got {opts.fps}")
+    if opts.max_frames is not None and opts.max_frames < 1:
+        raise TabenchError("--max-frames must be >= 1")
+    if opts.workers < 1:
+        raise TabenchError("--workers must be >= 1")
+
+
+# ------------------------------------------------------------------------------------ jobs
+@dataclass(frozen=True)
+class Job:
+    fine: Fine
+    split: str
+    index: int
+
+
+def coarse_slug(tax: Taxonomy, fine: Fine) -> str:
+    return tax.coarse[fine.coarse_id].name.replace(" ", "_")
+
+
+def video_relpath(tax: Taxonomy, job: Job) -> str:
+    return f"videos/{coarse_slug(tax, job.fine)}/{job.fine.slug}/{job.split}_{job.index:04d}.mp4"
+
+
+def video_seed(seed: int, slug: str, split: str, index: int) -> int:
+    """A stable 63-bit seed per video (sha256, not Python's salted hash())."""
+    digest = hashlib.sha256(f"tabench-synta/{seed}/{slug}/{split}/{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def select_classes(tax: Taxonomy, classes: tuple[str, ...] | None) -> list[Fine]:
+    fines = tax.select(classes) if classes else list(tax.fine)
+    return sorted(fines, key=lambda f: (f.set, f.id))
+
+
+def plan(tax: Taxonomy, fines: list[Fine], opts: Options) -> list[Job]:
+    counts = {"train": opts.train_per_class, "val": opts.val_per_class}
+    return [Job(f, split, i) for f in fines for split in SPLITS for i in range(counts[split])]
+
+
+def shard_of(jobs: list[Job], shard: tuple[int, int]) -> list[Job]:
+    """The I-th of N disjoint parts (round robin over the planned order, so parts are balanced)."""
+    i, n = shard
+    return [j for k, j in enumerate(jobs) if k % n == i - 1]
+
+
+# ------------------------------------------------------------------------------------ one video
+def _rng(vseed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([vseed, stream])
+
+
+def num_frames(vseed: int, opts: Options) -> int:
+    rng = _rng(vseed, STREAM_FRAMES)
+    if opts.frames:
+        n = int(rng.integers(opts.frames[0], opts.frames[1] + 1))
+    else:
+        n = int(round(min(FRAMES_MIN + rng.exponential(FRAMES_EXTRA_MEAN), FRAMES_MAX)))
+    return min(n, opts.max_frames) if opts.max_frames else n
+
+
+def view_of(job: Job, opts: Options) -> str:
+    """Views alternate by index, so each view gets half of every class's train and val videos."""
+    return opts.views[job.index % len(opts.views)]
+
+
+def plain_color(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A muted solid colour (low saturation, mid value) for the plain-background variant."""
+    rgb = colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.08, 0.35), rng.uniform(0.35, 0.8))
+    return tuple(round(float(c), 4) for c in rgb)
+
+
+@dataclass
+class VideoPlan:
+    """Everything about a video that is decided before its motion program runs."""
+
+    job: Job
+    seed: int
+    view: str
+    num_frames: int
+    camera: Camera
+    background: Background
+    background_info: dict = field(default_factory=dict)
+
+    def background_label(self) -> str:
+        if self.background.kind == "plain":
+            return "plain:#" + "".join(f"{round(c * 255):02x}" for c in self.background.color)
+        return self.background_info["id"]
+
+
+def plan_video(job: Job, opts: Options, pools: BackgroundPools) -> VideoPlan:
+    vseed = video_seed(opts.seed, job.fine.slug, job.split, job.index)
+    view = view_of(job, opts)
+    cam = make_camera(view, _rng(vseed, STREAM_CAMERA))
+    rng_bg = _rng(vseed, STREAM_BACKGROUND)
+    placement = "ground" if view == "elevated" else "backdrop"
+    if pools.mode == "plain":
+        bg = Background("plain", placement, color=plain_color(rng_bg), rotation_deg=cam.azimuth_deg)
+        info = {"kind": "plain", "color": list(bg.color)}
+    else:
+        pool = pools.pool(job.fine.set)
+        im = pool[int(rng_bg.integers(len(pool)))]
+        bg = Background("photo", placement, image_path=im.file, rotation_deg=cam.azimuth_deg)
+        info = {"kind": "photo", **im.record()}
+    info.update(placement=placement, rotation_deg=cam.azimuth_deg if placement == "ground" else 0.0)
+    return VideoPlan(job, vseed, view, num_frames(vseed, opts), cam, bg, info)
+
+
+def run_motion(vp: VideoPlan, fps: int) -> Clip:
+    from tabench.synth.motions import MotionContext, get_motion
+
+    slug = vp.job.fine.slug
+    shapes = SET_SHAPES[vp.job.fine.set]
+    ctx = MotionContext(vp.job.fine.set, shapes, vp.num_frames, fps)
+    clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION), ctx)
+    if clip.num_frames != vp.num_frames:
+        raise RuntimeError(f"motion program {slug!r} returned {clip.num_frames} frames, expected {vp.num_frames}")
+    used = {s.shape for f in clip.frames for s in f.values()}
+    if not used <= set(shapes):
+        raise RuntimeError(f"motion program {slug!r} used shapes {sorted(used - set(shapes))} outside Set "
+                           f"{vp.job.fine.set}'s {shapes}")
+    return clip
+
+
+def _r(x, nd=4):
+    return [round(float(v), nd) for v in x]
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, float):
+        return round(x, 6)
+    return x
+
+
+def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, opts: Options) -> dict:
+    """The machine-readable record of a video: what was drawn, from where it was seen, and where every
+    object is in every frame (stage coordinates and projected 2D box in pixels)."""
+    from tabench.synth.render_gl import box_corners
+
+    cam = vp.camera
+    eye = np.asarray(cam.eye, float)
+    fwd = np.asarray(cam.target, float) - eye
+    fwd /= np.linalg.norm(fwd)
+    # all objects of all frames at once: boxes and depths are two numpy calls, not one per frame
+    flat = [(t, i, objs[i]) for t, objs in enumerate(clip.frames) for i in sorted(objs)]
+    states = [s for _, _, s in flat]
+    boxes = np.zeros((0, 4))
+    depths = np.zeros(0)
+    if states:
+        px = cam.project(box_corners(states).reshape(-1, 3), width, height)[:, :2].reshape(len(states), 8, 2)
+        boxes = np.round(np.concatenate([px.min(axis=1), px.max(axis=1)], axis=1), 1)
+        depths = np.round((np.array([s.position for s in states], float) - eye) @ fwd, 4)
+    frames: list[list[dict]] = [[] for _ in clip.frames]
+    colors, shapes = {}, []
+    for k, (t, i, s) in enumerate(flat):
+        colors.setdefault(str(i), _r(s.color, 3))
+        if s.shape not in shapes:
+            shapes.append(s.shape)
+        frames[t].append({"id": i, "shape": s.shape, "position": _r(s.position), "rotation": _r(s.rotation),
+                          "size": round(float(s.size), 4), "scale": _r(s.scale), "color": _r(s.color, 3),
+                          "opacity": round(float(s.opacity), 4), "box": boxes[k].tolist(), "depth": float(depths[k])})
+    job = vp.job
+    return {
+        "format": SIDECAR_FORMAT,
+        "tabench_version": __version__,
+        "video": video_relpath(tax, job).rsplit("/", 1)[1],
+        "seed": vp.seed,
+        "run_seed": opts.seed,
+        "set": job.fine.set,
+        "split": job.split,
+        "index": job.index,
+        "class": {"slug": job.fine.slug, "name": job.fine.name, "fine_id": job.fine.id,
+                  "coarse": tax.coarse[job.fine.coarse_id].name, "coarse_id": job.fine.coarse_id},
+        "view": vp.view,
+        "camera": {"eye": _r(cam.eye), "target": _r(cam.target), "fov_y_deg": round(cam.fov_y_deg, 4),
+                   "azimuth_deg": round(cam.azimuth_deg, 4)},
+        "background": _jsonable(vp.background_info),
+        "width": width, "height": height, "fps": opts.fps, "num_frames": clip.num_frames,
+        "shapes": shapes,
+        "colors": colors,
+        "props": [{"kind": p.kind, "position": _r(p.position), "half_extent": _r(p.half_extent),
+                   "color": _r(p.color, 3)} for p in clip.props],
+        "params": _jsonable(clip.params),
+        "box_format": "x0, y0, x1, y1 in pixels (x right, y down) of the projected 3D bounding box; may extend "
+                      "beyond the frame",
+        "frames": frames,
+    }
+
+
+def sidecar_path(video: Path) -> Path:
+    return video.with_suffix(".json")
+
+
+def annotation_path(video: Path, kind: str) -> Path:
+    return video.with_name(f"{video.stem}.{kind}.npz")
+
+
+def is_done(video: Path, annotations=()) -> bool:
+    return (video.is_file() and sidecar_path(video).is_file()
+            and all(annotation_path(video, a).is_file() for a in annotations))
+
+
+@dataclass
+class Timing:
+    """Seconds spent per stage, wall clock and CPU time of the process (for the benchmark)."""
+
+    motion: float = 0.0
+    render: float = 0.0
+    encode: float = 0.0
+    write: float = 0.0
+    cpu_motion: float = 0.0
+    cpu_render: float = 0.0
+    cpu_encode: float = 0.0
+    cpu_write: float = 0.0
+    frames: int = 0
+    videos: int = 0
+
+    def add(self, other: "Timing") -> None:
+        for k, v in asdict(other).items():
+            setattr(self, k, getattr(self, k) + v)
+
+
+def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, root: Path,
+               backend: str = "gl") -> Timing:
+    """Render, encode and write one video with its annotations and sidecar (each file atomically)."""
+    from tabench.synth.encode import encode_video
+
+    tm = Timing(videos=1)
+    clock = [(time.perf_counter(), time.process_time())]
+    w, h = frame_size(opts.size)
+    vp = plan_video(job, opts, pools)
+    clip = run_motion(vp, opts.fps)
+    clock.append((time.perf_counter(), time.process_time()))
+    result = render_scene(Scene(clip, vp.camera, vp.background, w, h, opts.fps), opts.annotations, backend)
+    clock.append((time.perf_counter(), time.process_time()))
+    video = root / video_relpath(tax, job)
+    encode_video(video, result.frames, fps=opts.fps)
+    clock.append((time.perf_counter(), time.process_time()))
+    for kind in opts.annotations:
+        arr = result.masks if kind == "masks" else result.depth.astype(np.float16)
+        with atomic_path(annotation_path(video, kind), suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **{kind: arr})
+    atomic_write_text(sidecar_path(video), json.dumps(sidecar(tax, vp, clip, w, h, opts), separators=(",", ":")) + "\n")
+    clock.append((time.perf_counter(), time.process_time()))
+    for k, stage in enumerate(("motion", "render", "encode", "write")):
+        setattr(tm, stage, clock[k + 1][0] - clock[k][0])
+        setattr(tm, f"cpu_{stage}", clock[k + 1][1] - clock[k][1])
+    tm.frames = clip.num_frames
+    return tm
+
+
+# ------------------------------------------------------------------------------------ workers
+_WORKER: dict = {}
+
+
+def _init_worker(tax_dict: dict, opts: Options, pools: BackgroundPools, root: str) -> None:
+    from tabench.taxonomy import from_dict
+
+    _WORKER.update(tax=from_dict(tax_dict), opts=opts, pools=pools, root=Path(root))
+
+
+def _work(job_key: tuple[int, int, str, int]) -> Timing:
+    s, fine_id, split, index = job_key
+    w = _WORKER
+    fine = w["tax"].fine_class(s, fine_id)
+    return make_video(w["tax"], Job(fine, split, index), w["opts"], w["pools"], w["root"])
+
+
+# ------------------------------------------------------------------------------------ the run
+def check_programs(fines: list[Fine]) -> None:
+    from tabench.synth.motions import all_motions
+
+    have = all_motions()
+    missing = [f.slug for f in fines if f.slug not in have]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f", ... ({len(missing) - 5} more)" if len(missing) > 5 else "")
+        raise TabenchError(f"no motion program yet for {len(missing)} of the {len(fines)} selected classes: "
+                           f"{shown}; choose classes that have one with --classes")
+
+
+def _check_config(root: Path, opts: Options, pools: BackgroundPools) -> None:
+    """A run may resume or extend a folder only with the options that decide its videos' content."""
+    path = root / "synth.json"
+    key = opts.content_key(pools)
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8")).get("options", {})
+        except json.JSONDecodeError:
+            old = {}
+        diff = sorted(k for k in key if old.get(k) != key[k])
+        if old and diff:
+            raise TabenchError(f"{root} was generated with different {', '.join(diff)} "
+                               f"({'; '.join(f'{k}: {old.get(k)!r}' for k in diff if k != 'background_pool')}); "
+                               "use the same options to resume, or another --out")
+    atomic_write_json(path, {"generator": "tabench synth generate", "tabench_version": __version__, "options": key})
+
+
+def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPools) -> list[VideoEntry]:
+    """manifest.csv and splits from the videos that exist (of every class, at the current per-class counts)."""
+    entries = []
+    for job in plan(tax, select_classes(tax, None), opts):
+        rel = video_relpath(tax, job)
+        if not is_done(root / rel):
+            continue
+        vp = plan_video(job, opts, pools)
+        entries.append(VideoEntry(rel, job.fine.set, job.split, job.fine.coarse_id, job.fine.id,
+                                  {"view": vp.view, "background": vp.background_label(), "num_frames": vp.num_frames}))
+    write_dataset(root, tax, entries, meta_columns=["view", "background", "num_frames"])
+    return entries
+
+
+@dataclass
+class Summary:
+    planned: int
+    skipped: int
+    rendered: int
+    manifest_rows: int
+    seconds: float
+    timing: Timing
+
+
+def generate(opts: Options, progress: bool = True, log=None) -> Summary:
+    log = log or (lambda m: print(f"tabench: {m}", file=sys.stderr))
+    validate(opts)
+    tax = load("syn-ta")
+    fines = select_classes(tax, opts.classes)
+    check_programs(fines)
+    pools = load_pools(opts.background, opts.backgrounds, log)
+    root = Path(opts.out)
+    root.mkdir(parents=True, exist_ok=True)
+    _check_config(root, opts, pools)
+    write_records(root, pools)
+    jobs = shard_of(plan(tax, fines, opts), opts.shard)
+    todo = [j for j in jobs if not is_done(root / video_relpath(tax, j), opts.annotations)]
+    t0 = time.perf_counter()
+    total = Timing()
+    if todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="video", disable=not progress,
+                   desc="Syn-TA", dynamic_ncols=True)
+        try:
+            if opts.workers == 1:
+                for job in todo:
+                    total.add(make_video(tax, job, opts, pools, root))
+                    bar.update(1)
+            else:
+                mp = multiprocessing.get_context("spawn")  # a fresh process per worker: its own GL context
+                keys = [(j.fine.set, j.fine.id, j.split, j.index) for j in todo]
+                with mp.Pool(min(opts.workers, len(todo)), initializer=_init_worker,
+                             initargs=(tax.to_dict(), opts, pools, str(root))) as pool:
+                    for tm in pool.imap_unordered(_work, keys, chunksize=1):
+                        total.add(tm)
+                        bar.update(1)
+        finally:
+            bar.close()
+    entries = write_manifest(root, tax, opts, pools)
+    return Summary(len(jobs), len(jobs) - len(todo), len(todo), len(entries), time.perf_counter() - t0, total)

@@ -1,0 +1,253 @@
+"""`tabench synth generate` end to end on a tiny run: dataset format, videos, sidecars, shards, resume."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tabench import TabenchError
+from tabench.cli import main
+from tabench.data.format import check_dataset
+from tabench.synth import generate as G
+from tabench.synth.backgrounds import license_of, parse_dep5, user_pools
+
+render_gl = pytest.importorskip("tabench.synth.render_gl")
+_ok, _why = render_gl.gl_available()
+gl = pytest.mark.skipif(not _ok, reason=f"no EGL context: {_why}")
+
+# two Set 1 classes and one Set 2 class, with the real motion programs
+CLASSES = ("single_object_falling_straight_down_without_changing_direction,"
+           "single_object_rising_straight_up_without_changing_direction,single_object_moving_from_right_to_left")
+TINY = ["--classes", CLASSES, "--train-per-class", "2", "--val-per-class", "1", "--size", "64",
+        "--max-frames", "12", "--background", "plain", "--no-progress"]
+SIDECAR_KEYS = {"seed", "set", "class", "view", "camera", "background", "shapes", "colors", "frames", "params",
+                "num_frames", "fps", "width", "height", "props"}
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TABENCH_CACHE", str(tmp_path / "cache"))
+
+
+def _run(out: Path, *extra: str) -> int:
+    return main(["synth", "generate", "--out", str(out), *TINY, *extra])
+
+
+def _videos(root: Path) -> dict[str, Path]:
+    return {p.relative_to(root).as_posix(): p for p in sorted((root / "videos").rglob("*.mp4"))
+            if not p.name.startswith(".")}
+
+
+def _decode(path: Path) -> tuple[np.ndarray, float]:
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+        return frames, float(s.average_rate)
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    """One unsharded tiny run, shared by the tests that only read it."""
+    if not _ok:
+        pytest.skip(f"no EGL context: {_why}")
+    out = tmp_path_factory.mktemp("whole")
+    old = os.environ.get("TABENCH_CACHE")
+    os.environ["TABENCH_CACHE"] = str(out / "cache")
+    try:
+        assert main(["synth", "generate", "--out", str(out / "data"), *TINY]) == 0
+    finally:
+        if old is None:
+            os.environ.pop("TABENCH_CACHE")
+        else:
+            os.environ["TABENCH_CACHE"] = old
+    return out / "data"
+
+
+@gl
+def test_tiny_run_is_a_valid_dataset(whole):
+    rep = check_dataset(whole)
+    assert rep.ok, rep.errors
+    rows = list(csv.DictReader(open(whole / "manifest.csv")))
+    assert len(rows) == 3 * 3
+    assert {"view", "background", "num_frames"} <= set(rows[0])
+    assert json.loads((whole / "taxonomy.json").read_text())["name"] == "syn-ta"
+    assert json.loads((whole / "backgrounds.json").read_text())["mode"] == "plain"
+    videos = _videos(whole)
+    assert set(videos) == {r["path"] for r in rows}
+    for rel, path in videos.items():
+        frames, fps = _decode(path)
+        side = json.loads(path.with_suffix(".json").read_text())
+        assert SIDECAR_KEYS <= set(side)
+        assert frames.shape == (side["num_frames"], 64, 114, 3) and fps == 24
+        assert 1 <= side["num_frames"] <= 12 and len(side["frames"]) == side["num_frames"]
+        row = next(r for r in rows if r["path"] == rel)
+        assert row["view"] == side["view"] and int(row["num_frames"]) == side["num_frames"]
+        assert row["background"].startswith("plain:#") and side["background"]["kind"] == "plain"
+        # views alternate by index; the class is where the path says
+        assert side["view"] == ("elevated" if side["index"] % 2 == 0 else "front")
+        assert rel.split("/")[2] == side["class"]["slug"]
+        assert set(side["camera"]) == {"eye", "target", "fov_y_deg", "azimuth_deg"}
+        # every object state carries its projected box, which contains the projected centre
+        for obj in side["frames"][0]:
+            x0, y0, x1, y1 = obj["box"]
+            assert x0 < x1 and y0 < y1
+            assert set(obj) >= {"id", "shape", "position", "rotation", "color", "opacity", "box"}
+        assert set(side["shapes"]) <= set({1: ("cube", "cone", "pyramid", "prism"),
+                                           2: ("sphere", "cylinder", "torus", "capsule")}[side["set"]])
+    # the corner pixel of a plain video is its (muted) colour
+    rel, path = next(iter(videos.items()))
+    colour = json.loads(path.with_suffix(".json").read_text())["background"]["color"]
+    assert np.abs(_decode(path)[0][0, 0, 0].astype(int) - np.array(colour) * 255).max() < 8
+
+
+@gl
+def test_shards_together_equal_the_whole_run(whole, tmp_path):
+    out = tmp_path / "sharded"
+    assert _run(out, "--shard", "1/2") == 0
+    first = set(_videos(out))
+    assert len(first) == 5  # round robin over 9 jobs
+    assert _run(out, "--shard", "2/2", "--workers", "2") == 0
+    assert len(_videos(out)) == 9  # the second part rendered the other 4
+    assert _run(out) == 0  # no --shard: nothing left to render, writes the full manifest
+    assert set(_videos(out)) == set(_videos(whole))
+    assert (out / "manifest.csv").read_bytes() == (whole / "manifest.csv").read_bytes()
+    for rel, path in _videos(whole).items():
+        other = out / rel
+        assert other.with_suffix(".json").read_bytes() == path.with_suffix(".json").read_bytes(), rel
+        assert np.array_equal(_decode(other)[0], _decode(path)[0]), rel
+
+
+@gl
+def test_resume_regenerates_only_what_is_missing(tmp_path):
+    out = tmp_path / "data"
+    assert _run(out) == 0
+    videos = _videos(out)
+    victim = sorted(videos)[3]
+    before = _decode(videos[victim])[0]
+    mtimes = {rel: p.stat().st_mtime_ns for rel, p in videos.items()}
+    side_mtimes = {rel: p.with_suffix(".json").stat().st_mtime_ns for rel, p in videos.items()}
+    videos[victim].unlink()
+    stray = videos[victim].with_name(f".{videos[victim].name}.x1y2z3.mp4")  # a crashed run's half-written temp
+    stray.write_bytes(b"\x00\x00\x00 ftypisom half")
+    assert check_dataset(out).errors  # the manifest still lists the deleted video
+    assert _run(out) == 0
+    after = _videos(out)
+    assert set(after) == set(videos)
+    for rel, p in after.items():
+        if rel != victim:
+            assert p.stat().st_mtime_ns == mtimes[rel], rel
+            assert p.with_suffix(".json").stat().st_mtime_ns == side_mtimes[rel], rel
+    assert np.array_equal(_decode(after[victim])[0], before)  # deterministic
+    assert check_dataset(out).ok
+    assert stray.name not in (out / "manifest.csv").read_text()
+
+
+@gl
+def test_annotations_are_written_per_video(tmp_path):
+    out = tmp_path / "data"
+    assert main(["synth", "generate", "--out", str(out), "--classes",
+                 "single_object_falling_straight_down_without_changing_direction", "--train-per-class", "1",
+                 "--val-per-class", "0", "--size", "64", "--max-frames", "6", "--background", "plain",
+                 "--annotations", "masks,depth", "--no-progress"]) == 0
+    (video,) = _videos(out).values()
+    masks = np.load(video.with_name(video.stem + ".masks.npz"))["masks"]
+    depth = np.load(video.with_name(video.stem + ".depth.npz"))["depth"]
+    assert masks.shape == depth.shape == (6, 64, 114)
+    assert masks.max() >= 1 and np.isfinite(depth[masks > 0]).all()
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    out = tmp_path / "data"
+    for extra, msg in ((["--shard", "0/2"], "1-based"), (["--frames", "9-3"], "MIN <= MAX"),
+                       (["--size", "4000"], "between"), (["--views", "top"], "--views"),
+                       (["--classes", "dancing"], "neither a fine class")):
+        assert main(["synth", "generate", "--out", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err
+
+
+def test_a_class_without_a_program_is_named(monkeypatch):
+    from tabench.synth.motions import MOTIONS, all_motions
+
+    all_motions()
+    slug = "single_object_moving_from_left_to_right"
+    monkeypatch.delitem(MOTIONS, slug)
+    with pytest.raises(TabenchError, match=f"no motion program yet for 1 of .*{slug}"):
+        G.generate(G.Options(out="/nonexistent", classes=("moving in a path",), background="plain"))
+
+
+@gl
+def test_resuming_with_other_options_is_refused(tmp_path, capsys):
+    out = tmp_path / "data"
+    args = ["synth", "generate", "--out", str(out), "--classes", "single_object_moving_from_right_to_left",
+            "--train-per-class", "1", "--val-per-class", "0", "--size", "64", "--max-frames", "4",
+            "--background", "plain", "--no-progress"]
+    assert main(args) == 0
+    assert main([*args, "--seed", "7"]) == 2
+    assert "different seed" in capsys.readouterr().err
+
+
+def test_seeds_and_clip_lengths_are_stable():
+    # a stable hash, not Python's salted hash(): these numbers must never change
+    assert G.video_seed(0, "single_object_departing", "train", 0) == G.video_seed(0, "single_object_departing", "train", 0)
+    assert G.video_seed(0, "a", "train", 0) == 1099758704231932209
+    assert len({G.video_seed(0, "a", s, i) for s in ("train", "val") for i in range(50)}) == 100
+    opts = G.Options(out="x")
+    n = np.array([G.num_frames(G.video_seed(0, "c", "train", i), opts) for i in range(3000)])
+    assert n.min() >= 60 and n.max() <= 250 and 100 <= n.mean() <= 110 and 38 <= n.std() <= 50
+    assert G.num_frames(5, G.Options(out="x", frames=(30, 30))) == 30
+    assert G.num_frames(5, G.Options(out="x", max_frames=16)) == 16
+    assert G.frame_size(112) == (200, 112) and G.frame_size(64) == (114, 64) and G.frame_size(1080) == (1920, 1080)
+    jobs = list(range(10))
+    parts = [G.shard_of(jobs, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(sum(parts, [])) == jobs and not set(parts[0]) & set(parts[1])
+
+
+def test_user_backgrounds_split_into_disjoint_sets(tmp_path):
+    from PIL import Image
+
+    flat = tmp_path / "photos"
+    flat.mkdir()
+    for i in range(5):
+        Image.new("RGB", (64, 36), (40 * i, 80, 120)).save(flat / f"p{i}.jpg")
+    pools = user_pools(flat)
+    ids1, ids2 = {im.id for im in pools.pool(1)}, {im.id for im in pools.pool(2)}
+    assert len(ids1) == 3 and len(ids2) == 2 and not ids1 & ids2
+    assert all(Path(im.file).is_file() and im.origin == "user" for im in pools.pool(1))
+    (tmp_path / "split" / "set1").mkdir(parents=True)
+    with pytest.raises(TabenchError, match="Set 1"):
+        user_pools(tmp_path / "split")
+
+
+def test_debian_copyright_parsing_picks_the_last_matching_paragraph():
+    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+            "Files: *\nCopyright: 2014 KDE\nLicense: GPL-2+\n\n"
+            "Files: 16.04/sunset.jpg\n 16.04/life.jpg\nCopyright: Aitzol, 2018\nLicense: CC-BY-4.0\n\n"
+            "Files: warty.png\nCopyright: X\nLicense: CC-BY-SA-3.0\n\n"
+            "License: CC-BY-4.0\n Attribution 4.0 International\n")
+    paras = parse_dep5(text)
+    assert license_of(paras, "16.04/life.jpg") == ("CC-BY-4.0", "Aitzol, 2018")
+    assert license_of(paras, "Path/contents/images/1920x1080.jpg") == ("GPL-2+", "2014 KDE")
+    assert license_of(parse_dep5("Files: a.jpg\nLicense: CC-BY-4.0\n"), "b.jpg") == ("", "")
+
+
+@pytest.mark.slow
+@gl
+def test_realistic_backgrounds_from_debian(tmp_path):
+    """Fetches three Debian wallpaper packages (~160 MB) into the cache; needs apt and the network."""
+    out = tmp_path / "data"
+    assert main(["synth", "generate", "--out", str(out), "--classes", CLASSES, "--train-per-class", "2",
+                 "--val-per-class", "0", "--size", "64", "--max-frames", "4", "--no-progress"]) == 0
+    bgs = json.loads((out / "backgrounds.json").read_text())
+    ids = {s: {e["id"] for e in bgs["sets"][s]} for s in ("1", "2")}
+    assert len(ids["1"]) >= 5 and len(ids["2"]) >= 5 and not ids["1"] & ids["2"]
+    assert all(e["license"] and e["origin"] for s in ("1", "2") for e in bgs["sets"][s])
+    for p in _videos(out).values():
+        side = json.loads(p.with_suffix(".json").read_text())
+        assert side["background"]["kind"] == "photo" and side["background"]["id"] in ids[str(side["set"])]

@@ -27,7 +27,7 @@ SYNTH = {
 }
 # Training config overrides (tabench.config keys) on top of the defaults.
 TRAIN = {
-    "full": {"frames": 8, "size": 56, "epochs": 8, "batch_size": 8, "lr": 2e-3, "weight_decay": 0.05,
+    "full": {"frames": 8, "size": 48, "epochs": 12, "batch_size": 8, "lr": 5e-3, "weight_decay": 0.05,
              "warmup_epochs": 1.0, "label_smoothing": 0.1, "workers": 1, "val_every": 0, "cache_dir": "cache",
              "tensorboard": True},
     "quick": {"frames": 4, "size": 40, "epochs": 1, "batch_size": 4, "lr": 2e-3, "warmup_epochs": 0.0,

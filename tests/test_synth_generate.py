@@ -80,7 +80,11 @@ def test_tiny_run_is_a_valid_dataset(whole):
     assert json.loads((whole / "backgrounds.json").read_text())["mode"] == "plain"
     videos = _videos(whole)
     assert set(videos) == {r["path"] for r in rows}
+    mask = os.umask(0)
+    os.umask(mask)
     for rel, path in videos.items():
+        for f in (path, path.with_suffix(".json")):  # readable like any file, not 0600 like a temp file
+            assert f.stat().st_mode & 0o777 == 0o644 & ~mask, f
         frames, fps = _decode(path)
         side = json.loads(path.with_suffix(".json").read_text())
         assert SIDECAR_KEYS <= set(side)
@@ -251,3 +255,19 @@ def test_realistic_backgrounds_from_debian(tmp_path):
     for p in _videos(out).values():
         side = json.loads(p.with_suffix(".json").read_text())
         assert side["background"]["kind"] == "photo" and side["background"]["id"] in ids[str(side["set"])]
+
+
+def test_failed_fetch_suggests_alternatives(monkeypatch):
+    import subprocess
+
+    from tabench.synth import backgrounds as B
+
+    monkeypatch.setattr(B.os, "geteuid", lambda: 1000)  # not root: no apt-get update
+    monkeypatch.setattr(B, "_run", lambda cmd, cwd=None: subprocess.CompletedProcess(
+        cmd, 100, "", "E: Failed to fetch http://deb.debian.org/... Temporary failure resolving"))
+    with pytest.raises(TabenchError, match="--backgrounds DIR.*--background plain"):
+        B.load_pools("realistic")
+    monkeypatch.setattr(B.shutil, "which", lambda name: None)
+    with pytest.raises(TabenchError, match="apt-get/dpkg-deb are not available"):
+        B.load_pools("realistic")
+    assert B.load_pools("plain").mode == "plain"

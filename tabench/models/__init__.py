@@ -17,7 +17,11 @@ from tabench.models._base import VideoClassifier
 from tabench.models._registry import ModelInfo, create_model, list_models, model_info, register_model
 from tabench.models.weights import WeightsReport, load_weights
 
-# Trains coarse motion from scratch on 2 CPU cores in minutes; see benchmarks/README.md "Model throughput (CPU)".
+# The model `tabench` trains when none is named on a CPU. r3d_tiny: every block is a full 3x3x3 convolution, so
+# its temporal receptive field spans the clip (rising vs falling, clockwise vs counter-clockwise), it is the
+# fastest of the CPU-sized models that model time with convolutions (X3D-XS's channel-wise 3D convs are slow on
+# CPU), and a CNN's locality prior learns from scratch on small synthetic sets where a tiny ViT needs more data.
+# Throughput: benchmarks/README.md, "Model throughput (CPU)".
 DEFAULT_CPU_MODEL = "r3d_tiny"
 
 __all__ = ["DEFAULT_CPU_MODEL", "ModelInfo", "VideoClassifier", "WeightsReport", "create_model", "list_models",

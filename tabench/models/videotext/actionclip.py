@@ -68,7 +68,7 @@ class ActionCLIP(TemporalVideoText):
         return self.kl_weight * kl_video_text_loss(video, text, targets.to(video.device), scale)
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=112, cpu_sized=True, text="minilm")
+@register_video_text(paper=PAPER, default_frames=8, default_size=64, cpu_sized=True, text="minilm")
 def actionclip_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, temporal_layers=1,
                            frames=8, **kw):
     """ActionCLIP at CPU size: tiny ViT + 1-layer fusion transformer, 16-template ensemble of MiniLM captions."""

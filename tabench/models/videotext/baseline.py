@@ -1,16 +1,28 @@
-"""`vt_minilm_tiny`: the offline video-text model anyone can train on a CPU. A tiny CLIP-style ViT (random init)
-per frame, a one-layer temporal transformer, and frozen all-MiniLM-L6-v2 captions (cached) with a learned
-projection. It is the default model of `tabench demo --level fine`."""
+"""The offline video-text models anyone can train on a CPU, with frozen all-MiniLM-L6-v2 captions (cached) and a
+learned projection into the video space:
+
+* `vt_minilm_tiny` (the default of `tabench demo --level fine`): a small 3D conv video encoder (R3D-tiny);
+* `vt_vit_minilm_tiny`: the core's CLIP-style path, a tiny ViT per frame (random init) + temporal transformer.
+"""
 from __future__ import annotations
 
 from tabench.models.videotext._register import build, register_video_text
-from tabench.models.videotext.core import TemporalVideoText
+from tabench.models.videotext.core import ConvVideoEncoder, ConvVideoText, MiniLMText, TemporalVideoText
+
+CORE = "tabench core: video encoder + all-MiniLM-L6-v2 caption embeddings, cosine logits"
 
 
-@register_video_text(paper="tabench core: CLIP-style ViT + temporal transformer + all-MiniLM-L6-v2 text",
-                     default_frames=8, default_size=112, cpu_sized=True, text="minilm")
-def vt_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, temporal_layers=1, frames=8,
-                   **kw):
-    """Tiny ViT (4 layers, width 192) + temporal transformer + frozen MiniLM captions; trains on CPU in minutes."""
+@register_video_text(paper=CORE, default_frames=16, default_size=64, cpu_sized=True, text="minilm")
+def vt_minilm_tiny(num_classes=None, class_texts=None, train_text=0, frames=16, size=64, embed_dim=256,
+                   widths=(16, 32, 64, 128), **kw):
+    """R3D-tiny video encoder (~1M params) + frozen MiniLM captions; learns on 2 CPU cores in minutes."""
+    return ConvVideoText(ConvVideoEncoder(embed_dim, tuple(widths)), MiniLMText(train_layers=int(train_text)),
+                         default_frames=frames, default_size=size, class_texts=class_texts, **kw)
+
+
+@register_video_text(paper=CORE, default_frames=8, default_size=64, cpu_sized=True, text="minilm")
+def vt_vit_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, temporal_layers=1,
+                       frames=8, **kw):
+    """Tiny ViT per frame (64 px, patch 16, 4 layers, width 192) + temporal transformer + frozen MiniLM."""
     return build(TemporalVideoText, size="tiny", pretrained=pretrained, text="minilm", train_text=train_text,
                  frames=frames, class_texts=class_texts, temporal_layers=temporal_layers, **kw)

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -182,7 +183,9 @@ def openai_to_hf(sd: dict) -> dict:
 
 def _read_openai_file(path: Path) -> dict:
     try:
-        sd = torch.jit.load(str(path), map_location="cpu").state_dict()
+        with warnings.catch_warnings():  # torch.jit is deprecated, but OpenAI's released files are TorchScript
+            warnings.simplefilter("ignore")
+            sd = torch.jit.load(str(path), map_location="cpu").state_dict()
     except (RuntimeError, ValueError):
         try:
             sd = torch.load(path, map_location="cpu", weights_only=True)
@@ -216,6 +219,7 @@ def tokenizer_from_bpe_gz(bpe_path: Path):
     from transformers import CLIPTokenizer
 
     merges = gzip.open(bpe_path).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    merges = [m for m in merges if m.strip()]
     vocab = list(_bytes_to_unicode().values())
     vocab = vocab + [v + "</w>" for v in vocab] + ["".join(m.split()) for m in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]

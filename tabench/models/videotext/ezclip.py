@@ -43,27 +43,30 @@ def motion_loss(frames: torch.Tensor) -> torch.Tensor:
 
 
 class TemporalPromptContext(nn.Module):
-    """[CLS] tokens of the frames (B, T, W) -> a temporal context per frame (B, T, W) (attention over time; the
-    output projection starts at zero, so prompts start as plain learned tokens)."""
+    """[CLS] tokens of the frames (B, T, W) -> a temporal context per frame (B, T, W): attention over time in a
+    small bottleneck space (a few hundred thousand parameters per block, keeping EZ-CLIP's learnable part
+    small); the up-projection starts at zero, so prompts start as plain learned tokens."""
 
-    def __init__(self, width: int, heads: int, max_frames: int = 64):
+    def __init__(self, width: int, max_frames: int = 32, dim: int = 64):
         super().__init__()
         self.norm = nn.LayerNorm(width)
-        self.pos = nn.Parameter(torch.randn(1, max_frames, width) * 0.02)
-        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
-        nn.init.zeros_(self.attn.out_proj.weight)
-        nn.init.zeros_(self.attn.out_proj.bias)
+        self.down = nn.Linear(width, dim)
+        self.pos = nn.Parameter(torch.randn(1, max_frames, dim) * 0.02)
+        self.attn = nn.MultiheadAttention(dim, max(1, dim // 32), batch_first=True)
+        self.up = nn.Linear(dim, width)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
 
     def forward(self, cls):
-        q = self.norm(cls) + self.pos[:, :cls.shape[1]]
-        return self.attn(q, q, q, need_weights=False)[0]
+        q = self.down(self.norm(cls)) + self.pos[:, :cls.shape[1]]
+        return self.up(self.attn(q, q, q, need_weights=False)[0])
 
 
 class EZCLIP(VideoTextModel):
     method = "ezclip"
 
     def __init__(self, visual, text, *, num_prompts: int = 8, adapter_ratio: float = 0.25,
-                 motion_weight: float = 0.1, max_frames: int = 64, **kw):
+                 motion_weight: float = 0.1, max_frames: int = 32, **kw):
         super().__init__(visual, text, **kw)
         freeze(self.visual)
         freeze(self.text)
@@ -72,7 +75,7 @@ class EZCLIP(VideoTextModel):
         if max_frames < self.default_frames:
             max_frames = self.default_frames
         self.prompts = nn.Parameter(torch.randn(n, max_frames, num_prompts, w) * 0.02)
-        self.prompt_context = nn.ModuleList(TemporalPromptContext(w, visual.heads, max_frames) for _ in range(n))
+        self.prompt_context = nn.ModuleList(TemporalPromptContext(w, max_frames) for _ in range(n))
         self.adapters = nn.ModuleList(Adapter(w, adapter_ratio) for _ in range(n))
 
     def prompted_block(self, i: int, x: torch.Tensor, b: int, t: int) -> torch.Tensor:
@@ -144,7 +147,7 @@ def _tiny(cls, class_texts, pretrained, train_text, frames, **kw):
                  class_texts=class_texts, **kw)
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=112, cpu_sized=True, text="minilm")
+@register_video_text(paper=PAPER, default_frames=8, default_size=64, cpu_sized=True, text="minilm")
 def ezclip_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, frames=8, **kw):
     """EZ-CLIP at CPU size: frozen tiny ViT (random unless pretrained=) with temporal prompts, adapters, motion loss."""
     return _tiny(EZCLIP, class_texts, pretrained, train_text, frames, **kw)
@@ -158,7 +161,7 @@ def ezclip_b16(num_classes=None, class_texts=None, pretrained=None, frames=8, **
 
 
 @register_video_text(paper="Punching Bag vs. Punching Person, appendix C (coarse/fine disentanglement on EZ-CLIP)",
-                     default_frames=8, default_size=112, cpu_sized=True, text="minilm")
+                     default_frames=8, default_size=64, cpu_sized=True, text="minilm")
 def ezclip_disentangle_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, frames=8, **kw):
     """EZ-CLIP with coarse/fine branches in the last two blocks (appendix C), CPU size."""
     return _tiny(EZCLIPDisentangle, class_texts, pretrained, train_text, frames, **kw)

@@ -94,7 +94,7 @@ class FROSTER(MeanPoolVideoText):
         return logits
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=112, cpu_sized=True, text="minilm")
+@register_video_text(paper=PAPER, default_frames=8, default_size=64, cpu_sized=True, text="minilm")
 def froster_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, frames=8, **kw):
     """FROSTER at CPU size: tiny ViT student + frozen teacher copy, residual feature distillation, MiniLM captions."""
     return build(FROSTER, size="tiny", pretrained=pretrained, text="minilm", train_text=train_text, frames=frames,

@@ -15,7 +15,7 @@ class ViFiCLIP(MeanPoolVideoText):
     method = "vificlip"
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=112, cpu_sized=True, text="minilm")
+@register_video_text(paper=PAPER, default_frames=8, default_size=64, cpu_sized=True, text="minilm")
 def vificlip_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, frames=8, **kw):
     """ViFi-CLIP at CPU size: tiny ViT fully trained, mean pooling, MiniLM captions (frozen by default)."""
     return build(ViFiCLIP, size="tiny", pretrained=pretrained, text="minilm", train_text=train_text, frames=frames,

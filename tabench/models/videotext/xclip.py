@@ -87,7 +87,7 @@ class XCLIP(VideoTextModel):
         return torch.einsum("bd,bkd->bk", video, texts)
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=112, cpu_sized=True, text="minilm")
+@register_video_text(paper=PAPER, default_frames=8, default_size=64, cpu_sized=True, text="minilm")
 def xclip_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, frames=8, **kw):
     """X-CLIP at CPU size: tiny ViT with message tokens, 1-layer MIT, prompt generator over MiniLM captions."""
     return build(XCLIP, size="tiny", pretrained=pretrained, text="minilm", train_text=train_text, frames=frames,

@@ -15,8 +15,6 @@ from tabench.synth.motions import MotionContext
 from tabench.synth.motions._util import smoothstep
 from tabench.synth.scene import Clip, ObjectState, Prop
 
-STAGE_XY = 3.5  # visible objects keep |x|, |y| <= this
-STAGE_Z = 4.0
 SIZE_RANGE = (0.45, 0.7)  # half-extent of an ordinary object: clearly visible at 112 px
 FOOTPRINT = np.sqrt(2.0)  # a cube turned about z reaches size * sqrt(2) from its centre
 GAP = 0.3  # free space kept between neighbouring objects
@@ -85,10 +83,6 @@ def lanes(rng: np.random.Generator, k: int, spacing: float, lo: float = -2.4, hi
 def ramp(t: np.ndarray, t0: float, t1: float, ease=smoothstep) -> np.ndarray:
     """0 before t0, 1 after t1, eased in between."""
     return ease(np.clip((np.asarray(t, float) - t0) / max(t1 - t0, 1e-9), 0.0, 1.0))
-
-
-def linear(u):
-    return np.clip(u, 0.0, 1.0)
 
 
 def ease_in(u):

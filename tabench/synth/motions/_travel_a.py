@@ -45,7 +45,7 @@ def lane_group(rng, ctx, k: int, inward: bool, one_by_one: bool):
     side = int(rng.choice([-1, 1]))
     rest = rng.uniform(-2.3, 2.3, size=k)
     if one_by_one:
-        step = rng.uniform(0.85, 0.92) / k
+        step = rng.uniform(0.8, 0.86) / k  # the last arrival settles by ~87%
         s0 = rng.uniform(0.0, 0.03) if inward else 1.0 - k * step
         windows = [(s0 + i * step, s0 + i * step + 0.92 * step) for i in range(k)]
     else:

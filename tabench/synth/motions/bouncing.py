@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import (FOOTPRINT, GAP, Track, bounce_duration, bounce_heights, build_clip,
+from tabench.synth.motions._helpers_a import (Track, bounce_duration, bounce_heights, build_clip,
                                               const, describe, hop, pick_shape, pick_shapes, rand_size, rand_yaw,
                                               scatter)
 from tabench.synth.motions._util import distinct_colors, random_color, timeline
@@ -75,7 +75,7 @@ def single_object_bouncing_perpetually(rng, ctx):
     """Elastic bounces of equal height that go on to the end of the clip."""
     t = timeline(ctx.num_frames)
     size = rand_size(rng)
-    hops = int(rng.integers(3, 6))
+    hops = int(rng.integers(4, 6))  # at least 3 ground contacts inside the clip
     height = rng.uniform(1.5, 2.8)
     phase = rng.uniform(0, 1)
     u = (t * hops + phase) % 1.0

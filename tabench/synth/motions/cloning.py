@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import (FOOTPRINT, GAP, Track, build_clip, const, pick_shape, rand_size,
+from tabench.synth.motions._helpers_a import (FOOTPRINT, GAP, Track, build_clip, pick_shape, rand_size,
                                               rand_yaw, ramp)
 from tabench.synth.motions._util import distinct_colors, lerp, random_color, timeline
 

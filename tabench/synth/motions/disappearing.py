@@ -1,8 +1,6 @@
 """Disappearing (coarse 7): still objects fade out from opaque to fully transparent."""
 from __future__ import annotations
 
-import numpy as np
-
 from tabench.synth.motions import motion
 from tabench.synth.motions._helpers_a import build_clip, describe, ramp, standing_objects
 from tabench.synth.motions._util import timeline

@@ -5,8 +5,6 @@ enough apart for their final size.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from tabench.synth.motions import motion
 from tabench.synth.motions._helpers_a import build_clip, describe, pick_shapes, ramp, standing_objects
 from tabench.synth.motions._util import distinct_colors, random_color, timeline

@@ -85,20 +85,27 @@ def follow_then_turn_away(rng, ctx):
     return to_clip(tracks, params)
 
 
-def _complex_path(rng) -> tuple[str, np.ndarray]:
-    """A curvy ground path (dense polyline): a wave across the stage or part of a figure eight."""
+def _complex_path(rng, lead: float):
+    """A curvy ground path (dense polyline) that bends one way and then the other, both bends lying beyond
+    the first `lead` units (where the follower starts, behind the leader): a wave across the stage, or a
+    figure eight through one end loop, its crossing and the other end loop."""
     kind = str(rng.choice(["wave", "figure_eight"]))
     if kind == "wave":
-        a = rng.uniform(2.5, 2.9)
+        a = rng.uniform(2.6, 2.9)
+        crest = -a + 0.85 * lead + rng.uniform(0.4, 0.8)  # first bend, just after the leader's start
+        omega = np.pi / max(a - 0.4 - crest, 0.5)  # the opposite bend half a period later, before the end
+        amp = min(rng.uniform(0.6, 0.9), 1.3 / omega ** 2)  # curvature amp * omega^2 <= 1.3
         x = np.linspace(-a, a, 800)
-        k, amp, phase = rng.uniform(0.8, 1.3), rng.uniform(0.7, 1.1), rng.uniform(0, 2 * np.pi)
-        pts = np.c_[x, amp * np.sin(2 * np.pi * k * (x + a) / (2 * a) + phase)]
+        pts = np.c_[x, amp * np.cos(omega * (x - crest))]
     else:
-        th0 = rng.uniform(0, 2 * np.pi)
-        th = th0 + np.linspace(0.0, rng.uniform(1.2, 1.8) * np.pi, 800)
+        # x = sin(th), y = sin(2 th): end loops at th = -pi/2 and pi/2, the crossing at th = 0
+        th0 = -rng.uniform(0.85, 1.0) * np.pi
+        th = th0 + np.linspace(0.0, rng.uniform(1.6, 1.8) * np.pi, 800)
         pts = np.c_[rng.uniform(2.2, 2.7) * np.sin(th), rng.uniform(1.0, 1.4) * np.sin(2 * th)]
     if rng.random() < 0.5:
         pts[:, 0] *= -1
+    if rng.random() < 0.5:
+        pts[:, 1] *= -1
     pts = rot2(pts, np.radians(rng.uniform(-15, 15)))
     return kind, pts + [rng.uniform(-0.3, 0.3), rng.uniform(-0.2, 0.6)]
 
@@ -111,9 +118,9 @@ def follow_complex_path(rng, ctx):
     rots = [yaw(rng), yaw(rng)]
 
     def sample():
-        kind, path = _complex_path(rng)
         s_lead, s_fol = rng.uniform(0.4, 0.55, 2)
         gap = REACH * (s_lead + s_fol) + rng.uniform(0.5, 0.9)  # along the path
+        kind, path = _complex_path(rng, gap)
         total = np.linalg.norm(np.diff(path, axis=0), axis=1).sum()
         t0, t1 = rng.uniform(0.0, 0.08), rng.uniform(0.92, 1.0)
         d = (total - gap) * progress(t, t0, t1)

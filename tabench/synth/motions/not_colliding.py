@@ -33,7 +33,7 @@ def two_near_miss(rng, ctx):
         ang = np.radians(rng.uniform(30, 60)) * rng.choice([-1, 1]) + rng.choice([0.0, np.pi])
         u, n = unit(ang), perp(unit(ang))
         mid = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.2, 1.0)])
-        half = rng.uniform(2.0, 2.6)
+        half = rng.uniform(2.2, 2.7)
         h = _near(shapes, sizes, rng) / 2  # each steps aside this far
         flat, ramp = h * rng.uniform(1.0, 1.2), rng.uniform(0.8, 1.1)
         side = rng.choice([-1.0, 1.0])
@@ -154,13 +154,14 @@ def one_near_miss_many(rng, ctx):
     rots = [yaw(rng) for _ in range(k + 1)]
 
     def sample():
-        sizes = rng.uniform(0.38, 0.5, k + 1)
+        sizes = rng.uniform(0.36, 0.46 if mode == "slalom" else 0.5, k + 1)
         u = lateral_direction(rng, 25)
         n = perp(u)
         center = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.2, 1.0)])
         t0, t1 = rng.uniform(0.0, 0.1), rng.uniform(0.85, 1.0)
-        before, after = rng.uniform(2.6, 3.0), rng.uniform(2.2, 2.8)
+        before, after = rng.uniform(2.6, 3.2), rng.uniform(2.2, 2.8)
         s = -before + (before + after) * progress(t, t0, t1)
+        run_up = before  # straight approach before the mover starts to weave or reaches the row
         if mode == "slalom":
             # objects on the line, spaced so the mover can cross the line between them
             spacing = 2 * max(_near([shapes[0], shapes[j]], [sizes[0], sizes[j]], rng) for j in (1, 2))
@@ -168,6 +169,7 @@ def one_near_miss_many(rng, ctx):
             amp = 1.25 * spacing / 2  # wide enough that the curve stays clear of both objects
             side = rng.choice([-1.0, 1.0])
             weave = side * amp * np.sin(np.pi * s / spacing) * (np.abs(s) <= spacing)
+            run_up = before - spacing
             pos = center + s[:, None] * u + weave[:, None] * n
         else:
             # a row across the path; the mover threads the gap between its first two objects
@@ -183,7 +185,7 @@ def one_near_miss_many(rng, ctx):
                          rotation=rots[j + 1]) for j in range(k)]
         params = dict(mode=mode, sizes=sizes, stationary=stations, direction_deg=np.degrees(np.arctan2(u[1], u[0])),
                       approach=before, beyond=after, start=t0, end=t1, shapes=shapes)
-        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
+        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1 and run_up > 0.4
 
     tracks, params = draw(rng, sample, "one object not colliding with many")
     return to_clip(tracks, params)

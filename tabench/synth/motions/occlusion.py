@@ -100,7 +100,7 @@ def front_goes_behind(rng, ctx):
         front, back, params = _swap_pair(rng, t, center, shapes, sizes, (0.1, 0.5))
         tracks = [track(shapes[0], colors[0], front, sizes[0], rotation=rots[0]),
                   track(shapes[1], colors[1], back, sizes[1], rotation=rots[1])]
-        overlap = min(_hidden(tracks, 0, 1, 0) + _hidden(tracks, 1, 0, -1)) > 0.1
+        overlap = min(_hidden(tracks, 0, 1, 0) + _hidden(tracks, 1, 0, -1)) > 0.15
         params.update(sizes=sizes, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1 and overlap
 
@@ -126,7 +126,7 @@ def two_pairs_swap_depth(rng, ctx):
             pairs.append(dict(params, sizes=sizes))
         start = _hidden(tracks, 0, 1, 0) + _hidden(tracks, 2, 3, 0)
         end = _hidden(tracks, 1, 0, -1) + _hidden(tracks, 3, 2, -1)
-        ok = min(start + end) > 0.05 and max(start) < 0.9  # partial, then the other way round
+        ok = min(start + end) > 0.15 and max(start) < 0.85  # partial, then the other way round
         return tracks, dict(pairs=pairs, shapes=shapes), on_stage(tracks) and clearance(tracks) > 0.1 and ok
 
     tracks, params = draw(rng, sample, "two pairs swapping depth")

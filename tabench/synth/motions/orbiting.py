@@ -86,9 +86,9 @@ def _vertical(rng, ctx, sense: float):
     rot_c = yaw(rng)
 
     def sample():
-        s_orb, s_cen = rng.uniform(0.32, 0.42), rng.uniform(0.45, 0.6)
+        s_orb, s_cen = rng.uniform(0.3, 0.4), rng.uniform(0.4, 0.55)
         touching = reach(shapes[0]) * s_orb + reach(shapes[1]) * s_cen
-        radius = max(touching + rng.uniform(0.35, 0.6), rng.uniform(1.1, 1.5))
+        radius = max(touching + rng.uniform(0.25, 0.45), rng.uniform(1.1, 1.5))
         cz = radius + s_orb + rng.uniform(0.15, 0.35)  # lowest point of the orbit clears the ground
         center = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.3, 0.8), cz])
         turns, t0, t1 = rng.uniform(1.0, 1.75), rng.uniform(0.0, 0.08), rng.uniform(0.92, 1.0)
@@ -101,7 +101,8 @@ def _vertical(rng, ctx, sense: float):
         params = dict(sizes=[s_orb, s_cen], center=center, radius=radius, turns=turns,
                       sense="cw" if sense < 0 else "ccw", start_angle_deg=np.degrees(a0), start=t0, end=t1,
                       shapes=shapes)
-        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.2
+        # the top of the circle may go a little higher than other motions (z 3.8 is still in frame)
+        return tracks, params, on_stage(tracks, z_max=3.8) and clearance(tracks) > 0.15
 
     tracks, params = draw(rng, sample, "vertical orbit")
     return to_clip(tracks, params)

@@ -1,6 +1,6 @@
 """Rising (coarse class 16): an object lifts off the ground and goes up, along the named path.
 
-Every rise starts resting on the ground (z = size), waits a moment, and ends high (2.6-3.4 units) before
+Every rise starts resting on the ground (z = size), waits a moment, and ends high (2.8-3.4 units) before
 the clip ends; height never decreases. Sideways motion, where the class has one, is mostly along x so it
 reads in both camera views.
 """
@@ -24,7 +24,7 @@ def _rise(rng, ctx, path, name: str):
     def sample():
         size = rng.uniform(0.4, 0.65)
         base = np.array([rng.uniform(-1.5, 1.5), rng.uniform(-0.8, 1.5)])
-        top = rng.uniform(2.6, 3.4)
+        top = rng.uniform(2.8, 3.4)
         t0, t1 = rng.uniform(0.05, 0.2), rng.uniform(0.8, 0.97)
         p = eased(t, t0, t1)
         side, up, params = path(p, rng)

@@ -26,6 +26,8 @@ DEFAULTS: dict = {
     "frame_interval": 2,      # for dense sampling
     "mean": None,             # per-channel normalisation; None = the clip dataset's default
     "std": None,
+    "crop": "center",         # center (random resized crop / centre crop) | full (the whole frame; Syn-TA)
+    "crop_scale": None,       # [min, max] area of the train-time crop; None = [0.25, 1] (center), [0.6, 1] (full)
     "hflip": False,           # off by default: flipping turns "left to right" into "right to left"
     "epochs": 10,
     "batch_size": 8,
@@ -55,6 +57,7 @@ DEFAULTS: dict = {
 
 CHOICES = {
     "sampling": ("segment", "dense"),
+    "crop": ("center", "full"),
     "optimizer": ("adamw", "sgd"),
     "amp": ("auto", "bf16", "fp16", "off"),
     "eval_checkpoint": ("last", "best"),
@@ -101,6 +104,12 @@ def _check_value(key: str, value, source: str):
         return None
     if key in CHOICES and value not in CHOICES[key]:
         raise TabenchError(f"{source}: {key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+    if key == "crop_scale":
+        if not (isinstance(value, (list, tuple)) and len(value) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                and 0 < value[0] <= value[1] <= 1):
+            raise TabenchError(f"{source}: crop_scale must be [min, max] with 0 < min <= max <= 1, got {value!r}")
+        return [float(v) for v in value]
     if key in ("mean", "std"):
         if not (isinstance(value, (list, tuple)) and len(value) == 3):
             raise TabenchError(f"{source}: {key} must be a list of 3 numbers, got {value!r}")

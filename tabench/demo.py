@@ -21,15 +21,15 @@ from tabench.io import atomic_write_json, atomic_write_text
 
 # Syn-TA generation: `tabench synth generate` options.
 SYNTH = {
-    "full": {"train_per_class": 6, "val_per_class": 3, "size": 64, "frames": "32", "classes": None},
+    "full": {"train_per_class": 30, "val_per_class": 4, "size": 64, "frames": "16", "classes": None},
     "quick": {"train_per_class": 2, "val_per_class": 1, "size": 48, "frames": "16",
               "classes": "falling,rising,expanding,shrinking"},
 }
 # Training config overrides (tabench.config keys) on top of the defaults.
 TRAIN = {
-    "full": {"frames": 8, "size": 48, "epochs": 12, "batch_size": 8, "lr": 5e-3, "weight_decay": 0.05,
-             "warmup_epochs": 1.0, "label_smoothing": 0.1, "workers": 1, "val_every": 0, "cache_dir": "cache",
-             "tensorboard": True},
+    "full": {"frames": 8, "size": 48, "crop": "full", "epochs": 8, "batch_size": 16, "lr": 3e-3,
+             "weight_decay": 0.05, "warmup_epochs": 1.0, "label_smoothing": 0.1, "workers": 1, "threads": 2,
+             "val_every": 0, "cache_dir": "cache", "tensorboard": True},
     "quick": {"frames": 4, "size": 40, "epochs": 1, "batch_size": 4, "lr": 2e-3, "warmup_epochs": 0.0,
               "workers": 0, "val_every": 0, "tensorboard": False},
 }

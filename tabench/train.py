@@ -14,7 +14,7 @@ one (bit-for-bit on CPU with `--deterministic`).
 
 Models that read their label space from text (video-text models) get `set_class_texts(names)` with the training
 label names before training and with the evaluation label names before each evaluation; a model's optional
-`auxiliary_loss()` is added to the loss after every forward.
+`auxiliary_loss(labels)` is added to the loss after every forward.
 """
 from __future__ import annotations
 
@@ -154,7 +154,8 @@ def make_dataset(cfg: dict, data: str | Path, set_id: int, split: str, level: st
                        train=train, sampling=cfg.get("sampling", "segment"),
                        frame_interval=int(cfg.get("frame_interval", 2)), num_clips=views[0], num_crops=views[1],
                        hflip=bool(cfg.get("hflip")) and train, cache_dir=cache,
-                       skip_corrupt=bool(cfg.get("skip_corrupt")), seed=int(cfg.get("seed", 0)), **kw)
+                       skip_corrupt=bool(cfg.get("skip_corrupt")), seed=int(cfg.get("seed", 0)),
+                       crop=cfg.get("crop") or "center", crop_scale=cfg.get("crop_scale"), **kw)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -406,7 +407,7 @@ def train(cfg: dict, data: str | Path, train_set: int, out: str | Path, level: s
                 logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
                 if hasattr(raw, "auxiliary_loss"):
-                    aux = raw.auxiliary_loss()
+                    aux = raw.auxiliary_loss(y)  # labels: ActionCLIP's KL loss pairs same-class clips
                     if aux is not None:
                         loss = loss + aux
             if not torch.isfinite(loss):

@@ -15,7 +15,7 @@ from tabench.models import (DEFAULT_CPU_MODEL, create_model, list_models, load_w
 UNIMODAL = [n for n in list_models() if not model_info(n).module.startswith("tabench.models.videotext")]
 PAPER_MODELS = {"resnet50_tsn", "i3d_r50", "x3d_s", "x3d_m", "slowfast_r50", "mvitv2_s", "rev_mvit_b",
                 "uniformerv2_b16", "aim_vit_b16"}
-CPU_MODELS = {"x3d_xs", "r3d_tiny", "vivit_tiny"}
+CPU_MODELS = {"x3d_xs", "r3d_tiny", "vivit_tiny", "rgbdiff_tiny"}
 AIM_TRAINABLE = ("Adapter", "temporal_embedding", "ln_post", "cls_head")
 
 
@@ -192,3 +192,63 @@ def test_cli_models_list_and_info(capsys):
     assert "3,794,274" in out and "16 frames x 224x224" in out
     assert main(["models", "info", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_rgb_difference_input_sees_motion_not_the_static_background():
+    from tabench.models.r3d_tiny import rgb_difference
+
+    x = torch.randn(2, 3, 4, 8, 8)
+    static = x[:, :, :1].expand(-1, -1, 4, -1, -1)
+    assert rgb_difference(static).abs().max() == 0
+    d = rgb_difference(x)
+    assert torch.equal(d[:, :, 0], torch.zeros_like(d[:, :, 0])) and torch.allclose(d[:, :, 2], x[:, :, 2] - x[:, :, 1])
+    model = create_model("r3d_tiny", num_classes=5, rgb_diff=True)
+    assert model.stem[0].in_channels == 6 and model(x[..., :8, :8].repeat(1, 1, 1, 4, 4)).shape == (2, 5)
+
+
+def _moving_squares(n: int, seed: int, t: int = 8, s: int = 32):
+    """Clips of a 4x4 bright square moving left->right (label 0) or right->left (1) over a static noise photo."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, 1, s, s, generator=g).repeat(1, 1, t, 1, 1) * 2 - 1
+    y = torch.randint(0, 2, (n,), generator=g)
+    for i in range(n):
+        row = int(torch.randint(0, s - 4, (1,), generator=g))
+        for k in range(t):
+            col = 2 + 3 * k if y[i] == 0 else s - 6 - 3 * k
+            x[i, :, k, row:row + 4, col:col + 4] = 2.5
+    return x, y
+
+
+def test_default_cpu_model_learns_motion_direction_over_a_static_background():
+    torch.manual_seed(0)
+    model = create_model(DEFAULT_CPU_MODEL, num_classes=2)
+    x, y = _moving_squares(64, seed=1)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(40):
+        b = torch.arange(16) + 16 * (step % 4)
+        loss = torch.nn.functional.cross_entropy(model(x[b]), y[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    xt, yt = _moving_squares(64, seed=2)  # new clips: other backgrounds, other rows
+    model.eval()
+    with torch.no_grad():
+        assert (model(xt).argmax(1) == yt).float().mean() >= 0.9
+
+
+def test_rgbdiff_tiny_sees_only_what_changes():
+    """On differences alone, adding a static photo to every frame changes nothing; with RGB it does."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 6, 40, 40)
+    photo = torch.randn(2, 3, 1, 40, 40).expand(-1, -1, 6, -1, -1)
+    diff = create_model("rgbdiff_tiny", num_classes=4).eval()
+    both = create_model("rgbdiff_tiny", num_classes=4, inputs="rgb+diff").eval()
+    for m in (diff, both):
+        m.fc.weight.data.normal_()
+    with torch.no_grad():
+        assert torch.allclose(diff(x), diff(x + photo), atol=1e-5)
+        assert not torch.allclose(both(x), both(x + photo), atol=1e-3)
+    assert both.frame_cnn[0][0].in_channels == 6
+    with pytest.raises(ValueError, match="inputs"):
+        create_model("rgbdiff_tiny", num_classes=4, inputs="flow")

@@ -173,7 +173,7 @@ def test_auxiliary_loss_and_class_texts_are_used(tiny_data, tmp_path, monkeypatc
     """A video-text-like model gets the training label names and its auxiliary loss joins the loss."""
     import tabench.train as T
 
-    calls = {"texts": [], "aux": 0}
+    calls = {"texts": [], "aux": 0, "targets": []}
     real_build = T.build_model
 
     def build(cfg, num_classes):
@@ -182,8 +182,9 @@ def test_auxiliary_loss_and_class_texts_are_used(tiny_data, tmp_path, monkeypatc
         def set_class_texts(names):
             calls["texts"].append(list(names))
 
-        def auxiliary_loss():
+        def auxiliary_loss(targets=None):
             calls["aux"] += 1
+            calls["targets"].append(targets)
             return sum(p.sum() for p in m.parameters()) * 0.0
 
         m.set_class_texts, m.auxiliary_loss = set_class_texts, auxiliary_loss
@@ -192,6 +193,8 @@ def test_auxiliary_loss_and_class_texts_are_used(tiny_data, tmp_path, monkeypatc
     monkeypatch.setattr(T, "build_model", build)
     summary = T.train(tiny_config(epochs=1), tiny_data, 1, tmp_path / "vt")
     assert calls["aux"] == summary["steps"]
+    # the batch labels reach the loss (ActionCLIP's KL loss pairs same-class clips with them)
+    assert all(t is not None and t.dtype == torch.int64 and t.ndim == 1 for t in calls["targets"])
     assert calls["texts"][0] == load("syn-ta").labels(1, "coarse")
 
 

@@ -245,3 +245,29 @@ def test_cache_build_resumes_after_interruption(dataset, tmp_path, monkeypatch):
     assert built == [3]
     c = cache_mod.open_clip_cache(dataset, tmp_path, 1, "train", 4, 16)
     assert c is not None and len(c) == 4 and not c.errors
+
+
+def test_full_frame_crop_keeps_both_ends_of_a_wide_frame(tmp_path):
+    # a 16:9 frame with a bright bar at each end: the centre crop loses both, crop="full" keeps both
+    fr = np.full((4, 36, 64, 3), 40, np.uint8)
+    fr[:, :, :12] = 250
+    fr[:, :, -12:] = 250
+    tax = load("syn-ta")
+    f = tax.fine_of_set(1)[0]
+    write_video(tmp_path / "videos/x/a.mp4", fr)
+    write_dataset(tmp_path, tax, [VideoEntry("videos/x/a.mp4", 1, "val", f.coarse_id, f.id)])
+
+    def ends(v):  # mean brightness (0-255) of the outer columns of a (3, T, H, W) clip
+        px = (v[0] * STD + MEAN) * 255
+        return float(px[..., :2].mean()), float(px[..., -2:].mean())
+
+    centre = ClipDataset(tmp_path, split="val", num_frames=2, size=16, train=False)[0]["video"]
+    full = ClipDataset(tmp_path, split="val", num_frames=2, size=16, train=False, crop="full")[0]["video"]
+    assert centre.shape == full.shape == (3, 2, 16, 16)
+    assert max(ends(centre)) < 100 and min(ends(full)) > 150
+    train = ClipDataset(tmp_path, split="val", num_frames=2, size=16, train=True, crop="full", crop_scale=(0.9, 1.0))
+    assert min(ends(train[0]["video"])) > 120  # 90-100 % of the area at the frame's aspect: both bars stay
+    with pytest.raises(TabenchError, match="crop"):
+        ClipDataset(tmp_path, split="val", train=False, crop="corner")
+    with pytest.raises(TabenchError, match="num_crops"):
+        ClipDataset(tmp_path, split="val", train=False, crop="full", num_crops=3)

@@ -368,3 +368,23 @@ def test_default_model_fits_a_small_batch():
     model.eval()
     with torch.no_grad():
         assert (model(x).argmax(1) == y).float().mean() == 1.0
+
+
+@pytest.mark.parametrize("name", ["actionclip_minilm_tiny", "xclip_minilm_tiny", "vificlip_minilm_tiny",
+                                  "ezclip_minilm_tiny", "froster_minilm_tiny"])
+def test_each_method_runs_the_coarse_and_fine_protocols_end_to_end(tmp_path, name):
+    from tabench import config
+    from tabench.protocol import run_benchmark
+    from tabench.results import load_run, read_predictions
+
+    data = _tiny_synta(tmp_path / "data")
+    cfg = config.resolve(overrides=dict(model=name, frames=2, size=32, batch_size=2, epochs=1, lr=1e-3, workers=0,
+                                        progress=False, tensorboard=False, warmup_epochs=0.0, threads=1))
+    cfg = config.merge(cfg, {"model_kwargs": {"templates": ["{}"]}})
+    for level, sizes in (("coarse", (20, 20)), ("fine", (53, 47))):
+        run_benchmark(cfg, data, tmp_path / level, level=level)
+        res = load_run(tmp_path / level)
+        assert res["model"] == name and res["level"] == level and len(res["directions"]) == 2
+        for k, n_known, n_unknown in ((1,) + sizes, (2,) + sizes[::-1]):
+            for kind, n in (("known", n_known), ("unknown", n_unknown)):
+                assert all(0 <= p.pred < n for p in read_predictions(tmp_path / level, k, kind))

@@ -7,10 +7,14 @@ Sampling (frame indices into a video of L frames):
            test time (clip k of `num_clips` starts at (k + .5) / num_clips of the possible starts, as in mmaction2).
 
 Spatial pipeline: frames are decoded with their short side at `scale_size(size)` = round(size * 8 / 7)
-(128 for 112, 256 for 224, the usual resize-then-crop ratio). Training takes a random resized crop (area
-25-100 %, aspect 3/4-4/3, one crop for the whole clip) resized to size x size; test takes the centre
-size x size crop, or with `num_crops=3` the two ends and the centre of the long side. Horizontal flip is off
-unless asked for: it turns "moving left to right" into "moving right to left".
+(128 for 112, 256 for 224, the usual resize-then-crop ratio). Two crop modes:
+  center  (default; the Kinetics/SSv2 recipe) training takes a random resized crop (area `crop_scale`, 25-100 %
+          by default, aspect 3/4-4/3, one crop for the whole clip) resized to size x size; test takes the centre
+          size x size crop, or with `num_crops=3` the two ends and the centre of the long side.
+  full    the whole frame, squashed to size x size, is the test view; training takes a random crop of
+          `crop_scale` of its area at the frame's own aspect (+-10 %). For Syn-TA, whose 16:9 frames put objects
+          anywhere: a centre crop drops 44 % of the width, and with it the object of "moving left to right".
+Horizontal flip is off unless asked for: it turns "moving left to right" into "moving right to left".
 
 The transforms are written here in torch because pytorchvideo's transforms import torchvision, which this
 project does not install; they are a few tensor slices and one `F.interpolate` per clip.
@@ -34,6 +38,7 @@ from tabench.data.cache import scale_size  # noqa: F401 - the short side frames 
 from tabench.data.video import VideoReader
 
 SAMPLINGS = ("segment", "dense")
+CROPS = ("center", "full")
 CROP_SCALE = (0.25, 1.0)
 CROP_RATIO = (3 / 4, 4 / 3)
 
@@ -98,6 +103,12 @@ def random_resized_crop_box(h: int, w: int, rng: np.random.Generator, scale=CROP
     return (h - s) // 2, (w - s) // 2, s, s
 
 
+def full_frame_crop_box(h: int, w: int, rng: np.random.Generator, scale=(0.6, 1.0)):
+    """(top, left, height, width) of a random crop of `scale` of the area, at the frame's aspect +-10 %."""
+    aspect = w / h
+    return random_resized_crop_box(h, w, rng, scale=scale, ratio=(aspect / 1.1, aspect * 1.1))
+
+
 def crop_boxes(h: int, w: int, size: int, num_crops: int) -> list[tuple[int, int, int, int]]:
     """Test-time crops of size x size: the centre, or with 3 crops both ends and the centre of the long side."""
     ch, cw = min(size, h), min(size, w)
@@ -137,7 +148,15 @@ class ClipDataset(torch.utils.data.Dataset):
                  size: int = 112, train: bool = True, sampling: str = "segment", frame_interval: int = 2,
                  num_clips: int = 1, num_crops: int = 1, mean: Sequence[float] = (0.45, 0.45, 0.45),
                  std: Sequence[float] = (0.225, 0.225, 0.225), hflip: bool = False, cache_dir=None,
-                 skip_corrupt: bool = False, seed: int = 0, cache_workers: int | None = None):
+                 skip_corrupt: bool = False, seed: int = 0, cache_workers: int | None = None,
+                 crop: str = "center", crop_scale: Sequence[float] | None = None):
+        if crop not in CROPS:
+            raise TabenchError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
+        if crop == "full" and num_crops != 1:
+            raise TabenchError("crop 'full' evaluates the whole frame: use num_crops=1")
+        crop_scale = tuple(crop_scale) if crop_scale is not None else (CROP_SCALE if crop == "center" else (0.6, 1.0))
+        if not (len(crop_scale) == 2 and 0 < crop_scale[0] <= crop_scale[1] <= 1):
+            raise TabenchError(f"crop_scale must be [min, max] with 0 < min <= max <= 1, got {list(crop_scale)}")
         if split not in SPLITS:
             raise TabenchError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         if level not in LEVELS:
@@ -166,6 +185,7 @@ class ClipDataset(torch.utils.data.Dataset):
         self.mean = torch.tensor(mean, dtype=torch.float32)
         self.std = torch.tensor(std, dtype=torch.float32)
         self.hflip, self.skip_corrupt, self.seed = bool(hflip), bool(skip_corrupt), int(seed)
+        self.crop, self.crop_scale = crop, (float(crop_scale[0]), float(crop_scale[1]))
         self.epoch = 0
         self.decode_threads = "adaptive"  # see tabench.data.video.THREADS_MIN_PIXELS
         # skipped files are appended to a small log so that DataLoader workers' skips reach ds.skipped
@@ -247,9 +267,14 @@ class ClipDataset(torch.utils.data.Dataset):
         for frames in clips:
             h, w = frames.shape[1:3]
             if self.train:
-                box = random_resized_crop_box(h, w, rng)
+                if self.crop == "full":
+                    box = full_frame_crop_box(h, w, rng, self.crop_scale)
+                else:
+                    box = random_resized_crop_box(h, w, rng, self.crop_scale)
                 flip = self.hflip and rng.random() < 0.5
                 views.append(to_clip_tensor(frames, box, self.size, self.mean, self.std, flip))
+            elif self.crop == "full":
+                views.append(to_clip_tensor(frames, (0, 0, h, w), self.size, self.mean, self.std))
             else:
                 for box in crop_boxes(h, w, self.size, self.num_crops):
                     views.append(to_clip_tensor(frames, box, self.size, self.mean, self.std))

@@ -457,6 +457,22 @@ class ConvVideoEncoder(nn.Module):
         return self.proj(self.stages(self.stem(x)).mean((2, 3, 4)))
 
 
+class DiffGridVideoEncoder(nn.Module):
+    """tabench's RGBDiff-tiny (frame differences, per-frame CNN on a kept spatial grid, temporal convs) with its
+    classifier as the projection to the embedding: the video side of the default CPU video-text model, for the
+    reason it is the default unimodal CPU model (it learns Syn-TA from scratch where a 3D CNN sits at chance)."""
+
+    def __init__(self, embed_dim: int = 256, **kw):
+        super().__init__()
+        from tabench.models.rgbdiff_tiny import RGBDiffGridNet
+
+        self.net = RGBDiffGridNet(num_classes=embed_dim, **kw)
+        self.out_dim = embed_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class ConvVideoText(VideoTextModel):
     """Video embedding straight from a 3D conv encoder over the whole clip."""
 

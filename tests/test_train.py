@@ -95,6 +95,8 @@ def test_config_file_flags_and_set_resolve_in_order(tmp_path):
 @pytest.mark.parametrize("sets, msg", [(["epochz=3"], "unknown config key 'epochz'"),
                                        (["optimizer=adam"], "optimizer must be one of"),
                                        (["epochs=many"], "epochs must be an integer"),
+                                       (["crop=corner"], "crop must be one of"),
+                                       (["crop_scale=[0.9, 0.5]"], "crop_scale must be"),
                                        (["lr"], "--set expects key=value")])
 def test_config_refuses_bad_keys_and_values(sets, msg):
     with pytest.raises(TabenchError, match=msg):

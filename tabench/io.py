@@ -1,4 +1,6 @@
-"""Atomic file writes: a reader never sees a half-written file, and an interrupted write loses nothing."""
+"""Atomic file writes: a reader never sees a half-written file, and an interrupted write loses nothing.
+Written files get the usual permissions (0644 minus the umask), not the 0600 of the private temporary file they
+are written through, so datasets and runs in shared folders are readable by others."""
 from __future__ import annotations
 
 import contextlib
@@ -18,6 +20,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o644 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

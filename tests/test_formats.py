@@ -127,3 +127,18 @@ def test_report_table_formats(tmp_path, capsys):
     tables = json.loads(capsys.readouterr().out)
     assert tables[0]["groups"] == ["Set 1", "Set 2"]
     assert tables[0]["rows"][0]["values"]["Set 2"]["known"] == pytest.approx(70.0)
+
+
+def test_atomic_writes_are_readable_like_ordinary_files(tmp_path):
+    """Every atomic write (manifests, results, checkpoints, videos) ends up 0644 minus the umask, not 0600."""
+    import os
+
+    from tabench.io import atomic_path, atomic_write_json
+
+    mask = os.umask(0)
+    os.umask(mask)
+    atomic_write_json(tmp_path / "results.json", {"a": 1})
+    with atomic_path(tmp_path / "clip.mp4", suffix=".mp4") as tmp:
+        tmp.write_bytes(b"x")
+    for f in ("results.json", "clip.mp4"):
+        assert (tmp_path / f).stat().st_mode & 0o777 == 0o644 & ~mask, f

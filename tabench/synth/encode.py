@@ -18,14 +18,6 @@ DEFAULT_PRESET = "veryfast"
 DEFAULT_CRF = 23
 
 
-def make_readable(path: str | os.PathLike) -> None:
-    """Give a file written through a private temporary file (mode 0600) the usual permissions (0644 minus the
-    umask), so datasets in shared folders are readable by others."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o644 & ~mask)
-
-
 def encode_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 24, crf: int = DEFAULT_CRF,
                  preset: str = DEFAULT_PRESET, threads: int = 1) -> None:
     """Write uint8 RGB frames (T, H, W, 3) as an H.264 mp4; H and W must be even (yuv420p)."""
@@ -52,4 +44,3 @@ def encode_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 24, crf
                     container.mux(packet)
             for packet in stream.encode(None):
                 container.mux(packet)
-        make_readable(tmp)

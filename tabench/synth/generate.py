@@ -27,7 +27,7 @@ import numpy as np
 
 from tabench import TabenchError, __version__
 from tabench.data.format import SPLITS, VideoEntry, write_dataset
-from tabench.io import atomic_path, atomic_write_json
+from tabench.io import atomic_path, atomic_write_json, atomic_write_text
 from tabench.synth.backgrounds import BackgroundPools, load_pools, write_records
 from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, make_camera
 from tabench.taxonomy import Fine, Taxonomy, load
@@ -365,7 +365,7 @@ class Timing:
 def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, root: Path,
                backend: str = "gl") -> Timing:
     """Render, encode and write one video with its annotations and sidecar (each file atomically)."""
-    from tabench.synth.encode import encode_video, make_readable
+    from tabench.synth.encode import encode_video
 
     tm = Timing(videos=1)
     clock = [(time.perf_counter(), time.process_time())]
@@ -382,10 +382,7 @@ def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, r
         arr = result.masks if kind == "masks" else result.depth.astype(np.float16)
         with atomic_path(annotation_path(video, kind), suffix=".npz") as tmp:
             np.savez_compressed(tmp, **{kind: arr})
-            make_readable(tmp)
-    with atomic_path(sidecar_path(video), suffix=".json") as tmp:
-        tmp.write_text(json.dumps(sidecar(tax, vp, clip, w, h, opts), separators=(",", ":")) + "\n", encoding="utf-8")
-        make_readable(tmp)
+    atomic_write_text(sidecar_path(video), json.dumps(sidecar(tax, vp, clip, w, h, opts), separators=(",", ":")) + "\n")
     clock.append((time.perf_counter(), time.process_time()))
     for k, stage in enumerate(("motion", "render", "encode", "write")):
         setattr(tm, stage, clock[k + 1][0] - clock[k][0])

@@ -11,7 +11,6 @@ import numpy as np
 from tabench import TabenchError
 from tabench.io import atomic_path
 from tabench.synth.backgrounds import load_pools
-from tabench.synth.encode import make_readable
 from tabench.synth.generate import (Job, Options, frame_size, plan_video, render_scene, run_motion,
                                     select_classes, view_of)
 from tabench.synth.scene import VIEWS, Scene
@@ -73,5 +72,4 @@ def contact_sheet(out: str | Path, classes=None, frames_per_row: int = 6, size: 
             sheet.save(tmp, "PNG", optimize=True)
         else:
             sheet.save(tmp, "JPEG", quality=88)
-        make_readable(tmp)
     return len(fines)

@@ -252,3 +252,12 @@ def test_rgbdiff_tiny_sees_only_what_changes():
     assert both.frame_cnn[0][0].in_channels == 6
     with pytest.raises(ValueError, match="inputs"):
         create_model("rgbdiff_tiny", num_classes=4, inputs="flow")
+
+
+def test_r3d_tiny_pooling_options():
+    x = torch.randn(2, 3, 4, 32, 32)
+    for pool, width in (("avg", 128), ("max", 128), ("avgmax", 256)):
+        m = create_model("r3d_tiny", num_classes=3, pool=pool).eval()
+        assert m.fc.in_features == width and m(x).shape == (2, 3)
+    with pytest.raises(ValueError, match="pool"):
+        create_model("r3d_tiny", num_classes=3, pool="sum")

@@ -388,3 +388,16 @@ def test_each_method_runs_the_coarse_and_fine_protocols_end_to_end(tmp_path, nam
         for k, n_known, n_unknown in ((1,) + sizes, (2,) + sizes[::-1]):
             for kind, n in (("known", n_known), ("unknown", n_unknown)):
                 assert all(0 <= p.pred < n for p in read_predictions(tmp_path / level, k, kind))
+
+
+def test_vt_minilm_tiny_encoders():
+    from tabench.models.videotext.core import ConvVideoEncoder, DiffGridVideoEncoder
+
+    texts = SET1[:3]
+    default = create_model("vt_minilm_tiny", num_classes=3, class_texts=texts, templates=("{}",))
+    r3d = create_model("vt_minilm_tiny", num_classes=3, class_texts=texts, templates=("{}",), encoder="r3d")
+    assert isinstance(default.visual, DiffGridVideoEncoder) and isinstance(r3d.visual, ConvVideoEncoder)
+    with torch.no_grad():
+        assert default.eval()(_clips(2, 8, 48)).shape == r3d.eval()(_clips(2, 8, 48)).shape == (2, 3)
+    with pytest.raises(TabenchError, match="encoder"):
+        create_model("vt_minilm_tiny", num_classes=3, class_texts=texts, encoder="vit")

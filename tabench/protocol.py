@@ -14,6 +14,9 @@ measured on Set k val, which is also the validation set, so picking the best-by-
 the known test data and flatter Known (and so Dabs/Drel); the final checkpoint treats known and unknown alike.
 `eval_checkpoint: best` is available for comparison with setups that do select on validation.
 
+Known accuracy is computed once per direction: the final (or best) checkpoint carries the predictions of its
+validation on Set k val, which are the known-context predictions (`evaluate_direction`).
+
 Resumable: a direction is finished when both its prediction files exist and is then skipped; an unfinished
 direction continues its training from RUN/train{k}/last.pt.
 """
@@ -98,37 +101,48 @@ def _first_difference(a, b) -> str:
 
 
 def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: int, level: str) -> dict:
-    """Evaluate a trained direction on known and unknown contexts and write its two prediction files."""
+    """Evaluate a trained direction on known and unknown contexts and write its two prediction files.
+
+    Known context is Set k val, the training run's own validation set: the evaluated checkpoint carries the
+    predictions its validation made (same weights, videos, views and label space), so known accuracy is computed
+    once per direction; only a checkpoint without them (an older run) is evaluated on Set k val again."""
     import torch
 
     from tabench.data.format import open_dataset
-    from tabench.train import (load_trained_model, make_dataset, predict, set_label_texts, setup,
-                               summarize_predictions, amp_setup, is_main, barrier)
+    from tabench.evaluate import predict, summarize_predictions
+    from tabench.train import (load_trained_model, make_dataset, set_label_texts, setup, amp_setup, is_main,
+                               barrier)
 
     device, _, _ = setup(cfg)
     amp_dtype, _ = amp_setup(cfg, device)
     taxonomy = open_dataset(data).taxonomy
-    model, ckpt = load_trained_model(run_dir / f"train{train_set}", cfg.get("eval_checkpoint", "last"), device)
+    which = cfg.get("eval_checkpoint", "last")
+    model, ckpt = load_trained_model(run_dir / f"train{train_set}", which, device)
     tcfg = ckpt["config"]
     frames, size = int(tcfg["frames"]), int(tcfg["size"])
     views = (int(cfg["eval_clips"]), int(cfg["eval_crops"]))
-    metrics, preds, times = {}, {}, {}
+    stored = ckpt.get("val_predictions")
+    metrics, preds, times, reused = {}, {}, {}, {}
     for kind, eval_set in (("known", train_set), ("unknown", 3 - train_set)):
         t0 = time.time()
-        ds = make_dataset(cfg, data, eval_set, "val", level, False, frames, size, views=views)
-        if len(ds) == 0:
-            raise TabenchError(f"{data}: Set {eval_set} has no val videos")
-        set_label_texts(model, taxonomy.labels(eval_set, level))
-        with torch.no_grad():
-            out = predict(model, ds, device, int(cfg["batch_size"]), int(cfg["workers"]), amp_dtype,
-                          progress=bool(cfg.get("progress", True)), desc=f"eval {kind}")
+        if kind == "known" and stored is not None and list(stored.get("views", ())) == list(views):
+            out, reused[kind] = stored, True
+        else:
+            ds = make_dataset(cfg, data, eval_set, "val", level, False, frames, size, views=views)
+            if len(ds) == 0:
+                raise TabenchError(f"{data}: Set {eval_set} has no val videos")
+            set_label_texts(model, taxonomy.labels(eval_set, level))
+            with torch.no_grad():
+                out = predict(model, ds, device, int(cfg["batch_size"]), int(cfg["workers"]), amp_dtype,
+                              progress=bool(cfg.get("progress", True)), desc=f"eval {kind}")
+            reused[kind] = False
         metrics[kind] = summarize_predictions(out)
         preds[kind] = [Prediction(p, t, q) for p, t, q in zip(out["path"], out["true"], out["pred"])]
         times[kind] = time.time() - t0
     if is_main():
-        info = {"train_set": train_set, "checkpoint": cfg.get("eval_checkpoint", "last"),
+        info = {"train_set": train_set, "checkpoint": which,
                 "checkpoint_epoch": int(ckpt["epoch"]), "known": metrics["known"], "unknown": metrics["unknown"],
-                "eval_time_s": times}
+                "eval_time_s": times, "known_from_validation": reused["known"]}
         atomic_write_json(run_dir / f"train{train_set}" / "eval.json", info)
         for kind in ("known", "unknown"):
             write_predictions(run_dir, train_set, kind, preds[kind])
@@ -139,11 +153,11 @@ def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: in
 def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "coarse") -> dict:
     """Both directions of the protocol, then results.json. Returns the results dict."""
     from tabench.data.format import open_dataset
-    from tabench.train import _default_model_name, is_main, train
+    from tabench.train import is_main, resolve_model, train
 
     out = Path(out)
     taxonomy = open_dataset(data).taxonomy
-    cfg = {**cfg, "model": cfg.get("model") or _default_model_name()}
+    cfg = resolve_model(cfg)
     check_level(cfg, level)
     cfg = resolve_clip_shape(cfg)
     if is_main():

@@ -1,4 +1,5 @@
-"""The training loop: one flat, readable loop (nanoGPT style) for CPU and GPU, one process or DDP.
+"""The training loop for CPU and GPU, one process or DDP, in named steps: `prepare` (devices, model, data,
+optimiser), `resume_from` (last.pt), then per epoch `train_one_epoch` and `validate_and_checkpoint`.
 
     python -m tabench train --data DATA --model x3d_xs --level coarse --train-set 1 --out RUN
     torchrun --nproc_per_node 4 -m tabench train ...      # DDP: gloo on CPU, nccl on GPU; rank 0 writes
@@ -15,6 +16,8 @@ one (bit-for-bit on CPU with `--deterministic`).
 Models that read their label space from text (video-text models) get `set_class_texts(names)` with the training
 label names before training and with the evaluation label names before each evaluation; a model's optional
 `auxiliary_loss(labels)` is added to the loss after every forward.
+
+Evaluation (`predict`, `summarize_predictions`) lives in `tabench.evaluate`, shared with the protocol runner.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import os
 import random
 import time
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -33,8 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from tabench import TabenchError
+from tabench.evaluate import predict, summarize_predictions  # noqa: F401  (also importable from here)
 from tabench.io import atomic_path, atomic_write_json
-from tabench.metrics import mean_class_accuracy, topk_accuracy
 
 CHECKPOINT_LAST = "last.pt"
 CHECKPOINT_BEST = "best.pt"
@@ -124,11 +128,21 @@ def set_rng_state(state: dict) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # model and data
 
-def build_model(cfg: dict, num_classes: int) -> nn.Module:
-    from tabench.models import DEFAULT_CPU_MODEL, create_model
+def resolve_model(cfg: dict) -> dict:
+    """The config with its model named: `model: null` means the CPU default. The one place that default is read,
+    so a run's saved config, its checkpoints and its results always name the model that was trained."""
+    if cfg.get("model"):
+        return cfg
+    from tabench.models import DEFAULT_CPU_MODEL
 
-    name = cfg.get("model") or DEFAULT_CPU_MODEL
-    return create_model(name, num_classes, weights=cfg.get("weights"), **(cfg.get("model_kwargs") or {}))
+    return {**cfg, "model": DEFAULT_CPU_MODEL}
+
+
+def build_model(cfg: dict, num_classes: int) -> nn.Module:
+    from tabench.models import create_model
+
+    return create_model(resolve_model(cfg)["model"], num_classes, weights=cfg.get("weights"),
+                        **(cfg.get("model_kwargs") or {}))
 
 
 def clip_shape(cfg: dict, model: nn.Module) -> tuple[int, int]:
@@ -207,64 +221,6 @@ def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# evaluation
-
-def _forward_views(model: nn.Module, video: torch.Tensor) -> torch.Tensor:
-    """Logits for (B,3,T,H,W), or class probabilities averaged over views for (B,V,3,T,H,W)."""
-    if video.ndim == 6:
-        b, v = video.shape[:2]
-        logits = model(video.flatten(0, 1)).float()
-        return logits.softmax(-1).view(b, v, -1).mean(1).log()
-    return model(video).float()
-
-
-@torch.no_grad()
-def predict(model: nn.Module, ds, device: torch.device, batch_size: int, workers: int = 0,
-            amp_dtype: torch.dtype | None = None, progress: bool = False, desc: str = "eval") -> dict:
-    """Scores for every clip of `ds`, sharded over the DDP ranks and gathered on all of them.
-    Returns {"index", "path", "true", "pred", "scores"} in dataset order."""
-    from torch.utils.data import DataLoader, Subset
-
-    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-    m = unwrap(model)
-    was_training = m.training
-    m.eval()
-    shard = Subset(ds, list(range(rank, len(ds), world)))
-    loader = DataLoader(shard, batch_size=batch_size, shuffle=False, num_workers=workers,
-                        pin_memory=device.type == "cuda")
-    rows = []
-    it = loader
-    if progress and rank == 0:
-        from tqdm import tqdm
-        it = tqdm(loader, desc=desc, leave=False, dynamic_ncols=True)
-    for batch in it:
-        video = batch["video"].to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            scores = _forward_views(m, video)
-        for i, path, y, s in zip(batch["index"].tolist(), batch["path"], batch["label"].tolist(), scores.cpu()):
-            rows.append((int(i), path, int(y), s))
-    if world > 1:
-        gathered = [None] * world
-        dist.all_gather_object(gathered, rows)
-        rows = [r for part in gathered for r in part]
-    rows.sort(key=lambda r: r[0])
-    m.train(was_training)
-    scores = torch.stack([r[3] for r in rows]) if rows else torch.zeros(0, 0)
-    return {"index": [r[0] for r in rows], "path": [r[1] for r in rows], "true": [r[2] for r in rows],
-            "pred": scores.argmax(1).tolist() if rows else [], "scores": scores}
-
-
-def summarize_predictions(out: dict) -> dict:
-    """Top-1, top-5 and mean-class accuracy (percent) of a `predict` result."""
-    if not out["true"]:
-        raise TabenchError("nothing to evaluate: the evaluation split is empty")
-    t, p = np.array(out["true"]), np.array(out["pred"])
-    return {"top1": float(100.0 * np.mean(t == p)),
-            "top5": topk_accuracy(t, out["scores"].numpy(), k=5),
-            "mean_class": mean_class_accuracy(t, p), "n": int(len(t))}
-
-
-# ----------------------------------------------------------------------------------------------------------
 # checkpoints
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -292,45 +248,74 @@ def load_trained_model(run_dir: str | Path, which: str = "last", device="cpu") -
 
 
 # ----------------------------------------------------------------------------------------------------------
-# the loop
+# the loop, in named steps: prepare -> resume_from -> (train_one_epoch -> validate_and_checkpoint)* -> summary
 
-def train(cfg: dict, data: str | Path, train_set: int, out: str | Path, level: str = "coarse",
-          resume: bool = False, on_epoch_end: Callable[[int, dict], None] | None = None) -> dict:
-    """Train on Set `train_set`'s train split, validate on its val split; write checkpoints, logs and
-    config.yaml under `out`. Returns a summary (also written to out/summary.json).
+@dataclass
+class Progress:
+    """Where a run is and how it went: what last.pt restores besides the weights and optimiser states."""
 
-    `resume`: continue from out/last.pt if present (a finished run returns at once). Without it an existing
-    last.pt is an error, so a run is never overwritten by accident. `on_epoch_end(epoch, record)` is called on
-    every rank after each epoch's checkpoint is written."""
+    epoch: int = 0  # epochs finished
+    step: int = 0
+    best_acc: float = -1.0
+    best_epoch: int = -1
+    history: list = field(default_factory=list)
+
+
+@dataclass
+class Loop:
+    """Everything one training run works with, built once by `prepare` (the same on every rank)."""
+
+    cfg: dict
+    out: Path
+    train_set: int
+    level: str
+    class_names: list
+    device: torch.device
+    rank: int
+    world: int
+    model: nn.Module  # DDP-wrapped under torchrun
+    train_ds: object
+    val_ds: object
+    sampler: object
+    loader: object
+    loader_gen: torch.Generator
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    scaler: object
+    amp_dtype: torch.dtype | None
+    epochs: int
+    progress_bars: bool
+
+    @property
+    def raw(self) -> nn.Module:
+        return unwrap(self.model)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def views(self) -> list[int]:
+        return [int(self.cfg["eval_clips"]), int(self.cfg["eval_crops"])]
+
+
+def prepare(cfg: dict, data: str | Path, train_set: int, out: Path, level: str) -> Loop:
+    """Devices, the model (identical initial weights on every rank), the data and the optimisation."""
     from torch.utils.data import DataLoader, DistributedSampler
 
-    from tabench import config as config_mod
     from tabench.data.format import open_dataset
 
-    out = Path(out)
-    if train_set not in (1, 2):
-        raise TabenchError(f"--train-set must be 1 or 2, got {train_set}")
-    if level not in ("coarse", "fine"):
-        raise TabenchError(f"--level must be coarse or fine, got {level!r}")
-    taxonomy = open_dataset(data).taxonomy
-    class_names = taxonomy.labels(train_set, level)
-    last_path = out / CHECKPOINT_LAST
-    if last_path.exists() and not resume:
-        raise TabenchError(f"{out} already holds a training run; pass --resume to continue it or pick another --out")
-
+    class_names = open_dataset(data).taxonomy.labels(train_set, level)
     device, rank, world = setup(cfg)
-    main = rank == 0
     seed = int(cfg["seed"])
     seed_all(seed)
-
-    # ---- model (identical initial weights on every rank: same seed; DDP also broadcasts rank 0's)
-    model = build_model(cfg, len(class_names))
+    cfg = resolve_model(cfg)
+    model = build_model(cfg, len(class_names))  # same seed on every rank; DDP also broadcasts rank 0's
     frames, size = clip_shape(cfg, model)
-    cfg = {**cfg, "model": cfg.get("model") or _default_model_name(), "frames": frames, "size": size}
+    cfg = {**cfg, "frames": frames, "size": size}
     set_label_texts(model, class_names)
     model.to(device)
 
-    # ---- data
     train_ds = make_dataset(cfg, data, train_set, "train", level, True, frames, size)
     val_ds = make_dataset(cfg, data, train_set, "val", level, False, frames, size,
                           views=(int(cfg["eval_clips"]), int(cfg["eval_crops"])))
@@ -340,159 +325,199 @@ def train(cfg: dict, data: str | Path, train_set: int, out: str | Path, level: s
     sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=seed)
     drop_last = len(sampler) >= batch_size  # at least one full batch: avoids a last batch of 1 (BatchNorm)
     loader_gen = torch.Generator()
-    workers = int(cfg["workers"])
-    train_loader = DataLoader(train_ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                              drop_last=drop_last, pin_memory=device.type == "cuda", generator=loader_gen,
-                              worker_init_fn=_seed_worker, persistent_workers=False)
-    steps_per_epoch = len(train_loader)
+    loader = DataLoader(train_ds, batch_size=batch_size, sampler=sampler, num_workers=int(cfg["workers"]),
+                        drop_last=drop_last, pin_memory=device.type == "cuda", generator=loader_gen,
+                        worker_init_fn=_seed_worker, persistent_workers=False)
     epochs = int(cfg["epochs"])
-    total_steps = epochs * steps_per_epoch
-    warmup_steps = int(round(float(cfg["warmup_epochs"]) * steps_per_epoch))
-
-    # ---- optimisation
+    total_steps = epochs * len(loader)
+    warmup_steps = int(round(float(cfg["warmup_epochs"]) * len(loader)))
     optimizer = build_optimizer(cfg, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, float(cfg["min_lr_ratio"])))
     amp_dtype, use_scaler = amp_setup(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+    return Loop(cfg=cfg, out=out, train_set=train_set, level=level, class_names=list(class_names), device=device,
+                rank=rank, world=world, model=model, train_ds=train_ds, val_ds=val_ds, sampler=sampler,
+                loader=loader, loader_gen=loader_gen, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                amp_dtype=amp_dtype, epochs=epochs, progress_bars=bool(cfg.get("progress", True)) and rank == 0)
+
+
+def resume_from(loop: Loop, path: Path) -> Progress:
+    """Restore weights, optimiser, scheduler, scaler, RNG states and progress from `path` (last.pt), after
+    checking that it is a checkpoint of this same run."""
+    ckpt = load_checkpoint(path)  # on CPU: RNG states must stay CPU tensors
+    if ckpt.get("num_classes") != len(loop.class_names) or ckpt.get("train_set") != loop.train_set:
+        raise TabenchError(f"{path} is from a different run (set/classes differ); pick another --out")
+    loop.model.load_state_dict(ckpt["model"])
+    loop.optimizer.load_state_dict(ckpt["optimizer"])
+    loop.scheduler.load_state_dict(ckpt["scheduler"])
+    loop.scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"])
+    return Progress(epoch=int(ckpt["epoch"]), step=int(ckpt["step"]), best_acc=float(ckpt["best_acc"]),
+                    best_epoch=int(ckpt["best_epoch"]), history=list(ckpt["history"]))
+
+
+def train_one_epoch(loop: Loop, epoch: int, progress: Progress, writer=None) -> dict:
+    """One pass over the training split; advances `progress.step`; returns the epoch's record."""
+    cfg, device, model, raw = loop.cfg, loop.device, loop.model, loop.raw
+    seed = int(cfg["seed"])
+    # Everything random in this epoch derives from (seed, epoch, rank): resume-exact.
+    seed_all(_epoch_seed(seed, epoch, loop.rank))
+    loop.loader_gen.manual_seed(_epoch_seed(seed, epoch, loop.rank))
+    loop.sampler.set_epoch(epoch)
+    if hasattr(loop.train_ds, "set_epoch"):
+        loop.train_ds.set_epoch(epoch)
     smoothing = float(cfg["label_smoothing"])
     clip_grad = float(cfg["clip_grad"] or 0.0)
+    optimizer, scheduler, scaler = loop.optimizer, loop.scheduler, loop.scaler
+    model.train()
+    t0 = time.time()
+    loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    it = loop.loader
+    if loop.progress_bars:
+        from tqdm import tqdm
+        it = tqdm(loop.loader, desc=f"train set {loop.train_set} epoch {epoch + 1}/{loop.epochs}", leave=False,
+                  dynamic_ncols=True)
+    for batch in it:
+        x = batch["video"].to(device, non_blocking=True)
+        y = batch["label"].to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=loop.amp_dtype, enabled=loop.amp_dtype is not None):
+            logits = model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+            if hasattr(raw, "auxiliary_loss"):
+                aux = raw.auxiliary_loss(y)  # labels: ActionCLIP's KL loss pairs same-class clips
+                if aux is not None:
+                    loss = loss + aux
+        if not torch.isfinite(loss):
+            raise TabenchError(f"loss became {loss.item()} at epoch {epoch + 1} step {progress.step}; "
+                               "lower --lr or enable --clip-grad")
+        scaler.scale(loss).backward()
+        if clip_grad > 0:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(raw.parameters(), clip_grad)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        scheduler.step()
+        progress.step += 1
+        loss_sum += loss.detach() * y.numel()
+        correct += (logits.detach().argmax(1) == y).sum()
+        seen += y.numel()
+        if loop.progress_bars:
+            it.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        if writer is not None and progress.step % int(cfg["log_every"]) == 0:
+            writer.add_scalar("train/loss", loss.item(), progress.step)
+            writer.add_scalar("train/lr", scheduler.get_last_lr()[0], progress.step)
+    if loop.world > 1:
+        stats = torch.stack([loss_sum, correct, torch.tensor(float(seen), device=device)])
+        dist.all_reduce(stats)
+        loss_sum, correct, seen = stats[0], stats[1], int(stats[2].item())
+    return {"epoch": epoch + 1, "step": progress.step, "train_loss": float(loss_sum / max(seen, 1)),
+            "train_acc": float(100.0 * correct / max(seen, 1)), "lr": float(scheduler.get_last_lr()[0]),
+            "time": time.time() - t0}
 
-    # ---- resume
-    start_epoch, step, best_acc, best_epoch, history = 0, 0, -1.0, -1, []
-    if resume and last_path.exists():
-        ckpt = load_checkpoint(last_path)  # on CPU: RNG states must stay CPU tensors
-        if ckpt.get("num_classes") != len(class_names) or ckpt.get("train_set") != train_set:
-            raise TabenchError(f"{last_path} is from a different run (set/classes differ); pick another --out")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
-        best_acc, best_epoch = float(ckpt["best_acc"]), int(ckpt["best_epoch"])
-        history = list(ckpt["history"])
-        set_rng_state(ckpt["rng"])
-        if main and start_epoch < epochs:
-            print(f"resuming {out} from epoch {start_epoch}/{epochs}", flush=True)
 
-    if world > 1:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    raw = unwrap(model)
+def validate_and_checkpoint(loop: Loop, epoch: int, record: dict, progress: Progress, writer=None) -> None:
+    """Validate when due (every `val_every` epochs and after the last), keep best.pt, write last.pt.
+
+    A validated checkpoint carries its validation predictions (`val_predictions`): the protocol's known-context
+    test set is this same val split, so it reads them instead of evaluating the same weights again."""
+    cfg, main = loop.cfg, loop.main
+    val_every = int(cfg["val_every"])
+    val_preds = None
+    if epoch + 1 == loop.epochs or (val_every > 0 and (epoch + 1) % val_every == 0):
+        set_label_texts(loop.model, loop.class_names)
+        out = predict(loop.model, loop.val_ds, loop.device, int(cfg["batch_size"]), int(cfg["workers"]),
+                      loop.amp_dtype, progress=loop.progress_bars, desc="validate")
+        res = summarize_predictions(out)
+        val_preds = {**out, "views": loop.views}
+        record.update(val_acc=res["top1"], val_top5=res["top5"], val_mean_class=res["mean_class"])
+        if res["top1"] > progress.best_acc:
+            progress.best_acc, progress.best_epoch = res["top1"], epoch + 1
+            if main:
+                best = _model_state(loop, epoch + 1, progress.step, res["top1"])
+                save_checkpoint(loop.out / CHECKPOINT_BEST, {**best, "val_predictions": val_preds})
+    progress.history.append(record)
+    progress.epoch = epoch + 1
     if main:
+        state = _model_state(loop, epoch + 1, progress.step, record.get("val_acc"))
+        state.update(optimizer=loop.optimizer.state_dict(), scheduler=loop.scheduler.state_dict(),
+                     scaler=loop.scaler.state_dict(), best_acc=progress.best_acc, best_epoch=progress.best_epoch,
+                     history=progress.history, rng=rng_state(), world_size=loop.world)
+        if val_preds is not None:
+            state["val_predictions"] = val_preds
+        save_checkpoint(loop.out / CHECKPOINT_LAST, state)
+        msg = (f"set {loop.train_set} epoch {epoch + 1}/{loop.epochs}: loss {record['train_loss']:.3f}, "
+               f"train acc {record['train_acc']:.1f}%")
+        if "val_acc" in record:
+            msg += f", val acc {record['val_acc']:.1f}%"
+        print(msg + f" ({record['time']:.0f}s)", flush=True)
+        if writer is not None:
+            for k in ("train_loss", "train_acc", "val_acc", "val_top5", "val_mean_class"):
+                if k in record:
+                    writer.add_scalar(k.replace("_", "/", 1), record[k], epoch + 1)
+            writer.flush()
+
+
+def train(cfg: dict, data: str | Path, train_set: int, out: str | Path, level: str = "coarse",
+          resume: bool = False, on_epoch_end: Callable[[int, dict], None] | None = None) -> dict:
+    """Train on Set `train_set`'s train split, validate on its val split; write checkpoints, logs and
+    config.yaml under `out`. Returns a summary (also written to out/summary.json).
+
+    `resume`: continue from out/last.pt if present (a finished run returns at once). Without it an existing
+    last.pt is an error, so a run is never overwritten by accident. `on_epoch_end(epoch, record)` is called on
+    every rank after each epoch's checkpoint is written."""
+    from tabench import config as config_mod
+
+    out = Path(out)
+    if train_set not in (1, 2):
+        raise TabenchError(f"--train-set must be 1 or 2, got {train_set}")
+    if level not in ("coarse", "fine"):
+        raise TabenchError(f"--level must be coarse or fine, got {level!r}")
+    last_path = out / CHECKPOINT_LAST
+    if last_path.exists() and not resume:
+        raise TabenchError(f"{out} already holds a training run; pass --resume to continue it or pick another --out")
+
+    loop = prepare(cfg, data, train_set, out, level)
+    progress = Progress()
+    if resume and last_path.exists():
+        progress = resume_from(loop, last_path)
+        if loop.main and progress.epoch < loop.epochs:
+            print(f"resuming {out} from epoch {progress.epoch}/{loop.epochs}", flush=True)
+    if loop.world > 1:
+        loop.model = nn.parallel.DistributedDataParallel(
+            loop.model, device_ids=[loop.device.index] if loop.device.type == "cuda" else None)
+    if loop.main:
         out.mkdir(parents=True, exist_ok=True)
-        config_mod.dump(cfg, out / "config.yaml")
-    writer = _summary_writer(out) if main and cfg.get("tensorboard", True) and start_epoch < epochs else None
-    progress = bool(cfg.get("progress", True)) and main
+        config_mod.dump(loop.cfg, out / "config.yaml")
+    writer = (_summary_writer(out) if loop.main and loop.cfg.get("tensorboard", True)
+              and progress.epoch < loop.epochs else None)
 
     t_start = time.time()
-    for epoch in range(start_epoch, epochs):
-        # Everything random in this epoch derives from (seed, epoch, rank): resume-exact.
-        seed_all(_epoch_seed(seed, epoch, rank))
-        loader_gen.manual_seed(_epoch_seed(seed, epoch, rank))
-        sampler.set_epoch(epoch)
-        if hasattr(train_ds, "set_epoch"):
-            train_ds.set_epoch(epoch)
-        model.train()
-        t0 = time.time()
-        loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
-        it = train_loader
-        if progress:
-            from tqdm import tqdm
-            it = tqdm(train_loader, desc=f"train set {train_set} epoch {epoch + 1}/{epochs}", leave=False,
-                      dynamic_ncols=True)
-        for batch in it:
-            x = batch["video"].to(device, non_blocking=True)
-            y = batch["label"].to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
-                if hasattr(raw, "auxiliary_loss"):
-                    aux = raw.auxiliary_loss(y)  # labels: ActionCLIP's KL loss pairs same-class clips
-                    if aux is not None:
-                        loss = loss + aux
-            if not torch.isfinite(loss):
-                raise TabenchError(f"loss became {loss.item()} at epoch {epoch + 1} step {step}; "
-                                   "lower --lr or enable --clip-grad")
-            scaler.scale(loss).backward()
-            if clip_grad > 0:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(raw.parameters(), clip_grad)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-            step += 1
-            loss_sum += loss.detach() * y.numel()
-            correct += (logits.detach().argmax(1) == y).sum()
-            seen += y.numel()
-            if progress:
-                it.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-            if writer is not None and step % int(cfg["log_every"]) == 0:
-                writer.add_scalar("train/loss", loss.item(), step)
-                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
-        if world > 1:
-            stats = torch.stack([loss_sum, correct, torch.tensor(float(seen), device=device)])
-            dist.all_reduce(stats)
-            loss_sum, correct, seen = stats[0], stats[1], int(stats[2].item())
-        train_loss = float(loss_sum / max(seen, 1))
-        train_acc = float(100.0 * correct / max(seen, 1))
-        record = {"epoch": epoch + 1, "step": step, "train_loss": train_loss, "train_acc": train_acc,
-                  "lr": float(scheduler.get_last_lr()[0]), "time": time.time() - t0}
-
-        val_every = int(cfg["val_every"])
-        if epoch + 1 == epochs or (val_every > 0 and (epoch + 1) % val_every == 0):
-            set_label_texts(model, class_names)
-            res = summarize_predictions(predict(model, val_ds, device, batch_size, workers, amp_dtype,
-                                                progress=progress, desc="validate"))
-            record.update(val_acc=res["top1"], val_top5=res["top5"], val_mean_class=res["mean_class"])
-            if res["top1"] > best_acc:
-                best_acc, best_epoch = res["top1"], epoch + 1
-                if main:
-                    save_checkpoint(out / CHECKPOINT_BEST, _model_state(raw, cfg, train_set, level, class_names,
-                                                                         epoch + 1, step, res["top1"]))
-        history.append(record)
-
-        if main:
-            state = _model_state(raw, cfg, train_set, level, class_names, epoch + 1, step, record.get("val_acc"))
-            state.update(optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                         scaler=scaler.state_dict(), best_acc=best_acc, best_epoch=best_epoch,
-                         history=history, rng=rng_state(), world_size=world)
-            save_checkpoint(last_path, state)
-            msg = f"set {train_set} epoch {epoch + 1}/{epochs}: loss {train_loss:.3f}, train acc {train_acc:.1f}%"
-            if "val_acc" in record:
-                msg += f", val acc {record['val_acc']:.1f}%"
-            print(msg + f" ({record['time']:.0f}s)", flush=True)
-            if writer is not None:
-                for k in ("train_loss", "train_acc", "val_acc", "val_top5", "val_mean_class"):
-                    if k in record:
-                        writer.add_scalar(k.replace("_", "/", 1), record[k], epoch + 1)
-                writer.flush()
+    for epoch in range(progress.epoch, loop.epochs):
+        record = train_one_epoch(loop, epoch, progress, writer)
+        validate_and_checkpoint(loop, epoch, record, progress, writer)
         barrier()
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
-
     if writer is not None:
         writer.close()
-    summary = {"epochs": epochs, "steps": step, "steps_per_epoch": steps_per_epoch, "world_size": world,
-               "best_acc": best_acc, "best_epoch": best_epoch,
+
+    history = progress.history
+    summary = {"epochs": loop.epochs, "steps": progress.step, "steps_per_epoch": len(loop.loader),
+               "world_size": loop.world, "best_acc": progress.best_acc, "best_epoch": progress.best_epoch,
                "final_val_acc": history[-1].get("val_acc") if history else None,
                "train_time_s": sum(h["time"] for h in history), "this_session_s": time.time() - t_start,
                "history": history}
-    if main:
+    if loop.main:
         atomic_write_json(out / "summary.json", summary)
     return summary
 
 
-def _model_state(raw: nn.Module, cfg: dict, train_set: int, level: str, class_names: list[str], epoch: int,
-                 step: int, val_acc) -> dict:
-    return {"model": raw.state_dict(), "config": cfg, "model_name": cfg["model"], "num_classes": len(class_names),
-            "class_names": list(class_names), "train_set": train_set, "level": level, "epoch": epoch,
-            "step": step, "val_acc": val_acc}
-
-
-def _default_model_name() -> str:
-    from tabench.models import DEFAULT_CPU_MODEL
-    return DEFAULT_CPU_MODEL
+def _model_state(loop: Loop, epoch: int, step: int, val_acc) -> dict:
+    return {"model": loop.raw.state_dict(), "config": loop.cfg, "model_name": loop.cfg["model"],
+            "num_classes": len(loop.class_names), "class_names": list(loop.class_names),
+            "train_set": loop.train_set, "level": loop.level, "epoch": epoch, "step": step, "val_acc": val_acc}
 
 
 def _summary_writer(out: Path):

@@ -107,6 +107,31 @@ def test_interrupted_run_resumes_to_the_same_result(tiny_data, tmp_path, monkeyp
     load_run(run)
 
 
+def test_known_accuracy_is_evaluated_once_per_direction(tiny_data, tmp_path, monkeypatch):
+    """The protocol reuses the final validation as the known-context result; a fresh evaluation of the same
+    checkpoint on Set k val gives the same predictions."""
+    import tabench.evaluate as E
+    from tabench.protocol import evaluate_direction, run_benchmark
+    from tabench.train import load_checkpoint, save_checkpoint
+
+    calls = []
+    real_predict = E.predict
+    monkeypatch.setattr(E, "predict", lambda *a, **k: calls.append(k.get("desc")) or real_predict(*a, **k))
+    run = tmp_path / "run"
+    cfg = _cfg(epochs=1)
+    run_benchmark(cfg, tiny_data, run)
+    assert calls == ["eval unknown", "eval unknown"]
+    assert json.loads((run / "train1" / "eval.json").read_text())["known_from_validation"] is True
+    reused = _preds(run)
+    for k in (1, 2):  # an older checkpoint without stored validation predictions is evaluated afresh
+        ckpt = load_checkpoint(run / f"train{k}" / "last.pt")
+        del ckpt["val_predictions"]
+        save_checkpoint(run / f"train{k}" / "last.pt", ckpt)
+        evaluate_direction(cfg, tiny_data, run, k, "coarse")
+    assert calls[2:] == ["eval known", "eval unknown"] * 2
+    assert _preds(run) == reused
+
+
 def test_rerun_with_different_settings_is_refused(tiny_data, tmp_path):
     from tabench.protocol import run_benchmark
 
@@ -168,12 +193,12 @@ def test_fine_level_uses_class_texts_of_each_evaluation_set(tiny_data, tmp_path,
     res = load_run(run)
     assert res["level"] == "fine"
     tax = load("syn-ta")
-    # training models see their own set's names twice (train, validate); evaluation ones known then unknown
-    assert [m.seen_texts for m in built if len(m.seen_texts) == 2 and m.seen_texts[0] == m.seen_texts[1]] == [
+    # training models see their own set's names twice (train, validate); evaluation ones only the unknown set's
+    # (known context is the final validation, already scored in the training set's label space)
+    assert [m.seen_texts for m in built if len(m.seen_texts) == 2] == [
         [tax.labels(1, "fine")] * 2, [tax.labels(2, "fine")] * 2]
-    eval_models = [m for m in built if len(m.seen_texts) == 2 and m.seen_texts[0] != m.seen_texts[1]]
-    assert [m.seen_texts for m in eval_models] == [
-        [tax.labels(1, "fine"), tax.labels(2, "fine")], [tax.labels(2, "fine"), tax.labels(1, "fine")]]
+    assert [m.seen_texts for m in built if len(m.seen_texts) == 1] == [[tax.labels(2, "fine")],
+                                                                       [tax.labels(1, "fine")]]
     p = read_predictions(run, 1, "unknown")  # Set 2's fine label space: ids up to 46
     assert all(0 <= x.pred < len(tax.fine_of_set(2)) for x in p)
     firsts = {c: next(f.id for f in tax.fine_of_set(2) if f.coarse_id == c) for c in range(4)}

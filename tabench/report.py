@@ -3,6 +3,9 @@ per dataset, averaged over the two directions; `per_set=True` gives Tab. 6-11: e
 
 Every number is recomputed from the runs' prediction files (`results.load_run`), so a table never shows a
 result its predictions do not support.
+
+Multi-seed runs (`tabench benchmark --seeds`) show `mean ± std` over seeds; `ci=True` (`--ci`) adds the
+bootstrap 95 % interval `[low, high]` (over seeds and test videos; over test videos alone for a one-seed run).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ class Table:
     title: str
     groups: list[str]  # column groups: datasets, or "Set 1"/"Set 2"
     rows: list[tuple[str, list[dict | None]]]  # row label, one metrics dict (or None) per group
+    # a metrics dict may also hold "std" and "ci95": {key: std} and {key: [low, high]}
 
 
 def _row_labels(runs: Sequence[dict]) -> list[str]:
@@ -33,12 +37,35 @@ def _row_labels(runs: Sequence[dict]) -> list[str]:
     return [f"{lab} ({r['run_dir']})" if keys.count(k) > 1 else lab for lab, k, r in zip(labels, keys, runs)]
 
 
-def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False) -> list[Table]:
+def _cell(values: dict, std: dict | None, ci: dict | None) -> dict:
+    cell = dict(values)
+    if std is not None:
+        cell["std"] = {k: std[k] for k, _ in COLUMNS}
+    if ci is not None:
+        cell["ci95"] = {k: ci[k] for k, _ in COLUMNS}
+    return cell
+
+
+def _with_spread(r: dict, ci: bool) -> dict:
+    """Attach std (multi-seed runs) and, with ci, the 95 % intervals to the run's mean and direction cells."""
+    std, ci95 = r.get("std"), (r.get("ci95") if ci else None)
+    r["mean"] = _cell(r["mean"], std and std["mean"], ci95 and ci95["mean"])
+    by = lambda part: {d["train_set"]: d for d in part["directions"]} if part else {}
+    sd, cd = by(std), by(ci95)
+    r["directions"] = [_cell(d, sd.get(d["train_set"]), cd.get(d["train_set"])) for d in r["directions"]]
+    return r
+
+
+def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False, ci: bool = False) -> list[Table]:
     if not run_dirs:
         raise TabenchError("no runs given")
     runs = []
     for d in run_dirs:
         r = load_run(d)
+        if ci and "ci95" not in r:
+            from tabench.seeds import run_ci
+            r["ci95"] = run_ci(d)
+        r = _with_spread(r, ci)
         r["run_dir"] = Path(d).name
         runs.append(r)
     for r, label in zip(runs, _row_labels(runs)):
@@ -75,6 +102,19 @@ def _fmt(v) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
+def _fmt_cell(c: dict | None, k: str, pm: str = " ± ") -> str:
+    """"85.15", "85.15 ± 1.20" (multi-seed) or "85.15 ± 1.20 [82.90, 87.31]" (with intervals)."""
+    if c is None:
+        return "-"
+    text = _fmt(c[k])
+    if "std" in c:
+        text += f"{pm}{c['std'][k]:.2f}"
+    if "ci95" in c:
+        lo, hi = c["ci95"][k]
+        text += f" [{lo:.2f}, {hi:.2f}]"
+    return text
+
+
 def render_markdown(tables: list[Table]) -> str:
     out = []
     for t in tables:
@@ -83,20 +123,33 @@ def render_markdown(tables: list[Table]) -> str:
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for label, cells in t.rows:
-            vals = [_fmt(None if c is None else c[k]) for c in cells for k, _ in COLUMNS]
+            vals = [_fmt_cell(c, k) for c in cells for k, _ in COLUMNS]
             out.append("| " + " | ".join([label] + vals) + " |")
         out.append("")
     return "\n".join(out)
 
 
 def render_csv(tables: list[Table]) -> str:
-    lines = ["table,model,group," + ",".join(k for k, _ in COLUMNS)]
+    """One line per (table, model, group); `<key>_std` and `<key>_ci_low/_ci_high` columns appear when some run
+    has several seeds or intervals were asked for."""
+    cells = [c for t in tables for _, cs in t.rows for c in cs if c is not None]
+    has_std, has_ci = any("std" in c for c in cells), any("ci95" in c for c in cells)
+    cols = [k for k, _ in COLUMNS]
+    head = cols + ([f"{k}_std" for k in cols] if has_std else []) \
+        + ([f"{k}_ci_{e}" for k in cols for e in ("low", "high")] if has_ci else [])
+    num = lambda v: "" if v is None else f"{v:.4f}"
+    lines = ["table,model,group," + ",".join(head)]
     for t in tables:
         for label, cells in t.rows:
             for g, c in zip(t.groups, cells):
                 if c is not None:
                     q = lambda s: '"' + s.replace('"', '""') + '"'
-                    lines.append(",".join([q(t.title), q(label), q(g)] + [f"{c[k]:.4f}" for k, _ in COLUMNS]))
+                    vals = [num(c[k]) for k in cols]
+                    if has_std:
+                        vals += [num(c["std"][k]) if "std" in c else "" for k in cols]
+                    if has_ci:
+                        vals += [num(c["ci95"][k][i]) if "ci95" in c else "" for k in cols for i in (0, 1)]
+                    lines.append(",".join([q(t.title), q(label), q(g)] + vals))
     return "\n".join(lines) + "\n"
 
 
@@ -115,7 +168,7 @@ def render_latex(tables: list[Table]) -> str:
         out.append(" & " + " & ".join(f"{name} {arrows[k]}" for _ in t.groups for k, name in COLUMNS) + r" \\")
         out.append(r"\midrule")
         for label, cells in t.rows:
-            vals = [_fmt(None if c is None else c[k]) for c in cells for k, _ in COLUMNS]
+            vals = [_fmt_cell(c, k, pm=r" $\pm$ ") for c in cells for k, _ in COLUMNS]
             out.append(" & ".join([esc(label)] + vals) + r" \\")
         out.append(r"\bottomrule")
         out.append(r"\end{tabular}")

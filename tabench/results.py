@@ -116,6 +116,8 @@ def load_run(run_dir: str | Path) -> dict:
         dataset, model, level = stored["dataset"], stored["model"], stored["level"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise TabenchError(f"{path}: malformed results.json ({e})") from None
+    if isinstance(stored.get("seeds"), list):
+        return _load_multi_seed(run_dir, stored)
     fresh = compute_results(run_dir, dataset, model, level)
     by_set = {d.get("train_set"): d for d in stored.get("directions", [])}
     for d in fresh["directions"]:
@@ -126,3 +128,21 @@ def load_run(run_dir: str | Path) -> dict:
                 raise TabenchError(f"{run_dir}: results.json says {k}={got} for train_set {d['train_set']}, "
                                    f"but the predictions give {d[k]:.2f}; refusing this run")
     return fresh
+
+
+def _load_multi_seed(run_dir: Path, stored: dict) -> dict:
+    """A multi-seed run (tabench.seeds): load every seed run, re-aggregate, and check results.json against it."""
+    from tabench.seeds import aggregate
+
+    dirs = [run_dir / d for d in stored.get("seed_runs") or [f"seed{s}" for s in stored["seeds"]]]
+    fresh = aggregate([load_run(d) for d in dirs], dirs)
+    checks = [(f"mean {k}", fresh["mean"][k], stored.get("mean", {}).get(k)) for k in KEYS]
+    stored_dirs = {d.get("train_set"): d for d in stored.get("directions", [])}
+    for d in fresh["directions"]:
+        checks += [(f"{k} for train_set {d['train_set']}", d[k], stored_dirs.get(d["train_set"], {}).get(k))
+                   for k in KEYS]
+    for what, value, got in checks:
+        if not _close(value, got):
+            raise TabenchError(f"{run_dir}: results.json says {what}={got}, but its seed runs give {value:.2f}; "
+                               "refusing this run")
+    return {**fresh, "seeds": list(stored["seeds"]), "seed_runs": [d.name for d in dirs]}

@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     add_config_arguments(p)
     p.add_argument("--eval-checkpoint", choices=("last", "best"),
                    help="evaluate the final (default) or the best-by-validation weights")
+    p.add_argument("--seeds", metavar="S,S,...",
+                   help="run the protocol once per seed under RUN/seed{s}/ (each resumable) and write RUN/results.json "
+                        "with the mean over seeds, `std` and bootstrap `ci95` (e.g. --seeds 0,1,2)")
     p.set_defaults(func=run)
 
 
@@ -31,5 +34,12 @@ def run(args) -> int:
     cfg = config.from_args(args)
     if args.eval_checkpoint:
         cfg = config.merge(cfg, {"eval_checkpoint": args.eval_checkpoint}, source="command line")
+    if args.seeds is not None:
+        from tabench import TabenchError, seeds
+
+        if args.seed is not None:
+            raise TabenchError("give either --seed or --seeds, not both")
+        seeds.run_seeds(cfg, args.data, args.out, seeds.parse_seeds(args.seeds), level=args.level)
+        return 0
     protocol.run_benchmark(cfg, args.data, args.out, level=args.level)
     return 0

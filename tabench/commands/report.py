@@ -8,7 +8,7 @@ from tabench.report import EXTENSIONS, FORMATS, build_tables, render
 
 
 def run(args) -> int:
-    tables = build_tables(args.runs, per_set=args.per_set)
+    tables = build_tables(args.runs, per_set=args.per_set, ci=args.ci)
     text = render(tables, args.format)
     print(text, end="" if text.endswith("\n") else "\n")
     if args.out:
@@ -26,4 +26,7 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="also write report.<ext> into DIR")
     p.add_argument("--format", choices=FORMATS, default="markdown", help="table format (default: markdown)")
     p.add_argument("--per-set", action="store_true", help="one table per dataset with each direction apart (Tab. 6-11)")
+    p.add_argument("--ci", action="store_true",
+                   help="show bootstrap 95%% intervals [low, high] (over seeds and test videos); multi-seed runs "
+                        "always show mean ± std")
     p.set_defaults(func=run)

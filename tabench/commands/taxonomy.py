@@ -1,4 +1,8 @@
-"""`tabench taxonomy show NAME [--format table|json|csv]`."""
+"""`tabench taxonomy show NAME [--format table|json|csv]`.
+
+The JSON form carries each class's text (name, motion, motion_masked, definition, descriptions; see
+`tabench.taxonomy.text`) under `text`, and how the text was written plus its object-noun list under `class_text`.
+"""
 from __future__ import annotations
 
 import csv
@@ -6,12 +10,27 @@ import io
 import json
 
 from tabench import taxonomy
+from tabench.taxonomy import text as class_text
+
+
+def with_text(tax) -> dict:
+    """The taxonomy as a dict, each coarse and fine class with its shipped class text under `text`."""
+    d = tax.to_dict()
+    if tax.name not in class_text.available():
+        return d
+    ct = class_text.load_class_text(tax.name)
+    d["class_text"] = {"how_written": ct.how_written, "object_nouns": list(ct.object_nouns)}
+    for c in d["coarse"]:
+        c["text"] = ct.coarse_text(c["name"]).to_dict()
+    for f in d["fine"]:
+        f["text"] = ct.fine_text(f["slug"]).to_dict()
+    return d
 
 
 def show(args) -> int:
     tax = taxonomy.load(args.name)
     if args.format == "json":
-        print(json.dumps(tax.to_dict(), indent=1, ensure_ascii=False))
+        print(json.dumps(with_text(tax), indent=1, ensure_ascii=False))
     elif args.format == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

@@ -25,7 +25,7 @@ CLASSES = ("single_object_falling_straight_down_without_changing_direction,"
 TINY = ["--classes", CLASSES, "--train-per-class", "2", "--val-per-class", "1", "--size", "64",
         "--max-frames", "12", "--background", "plain", "--no-progress"]
 SIDECAR_KEYS = {"seed", "set", "class", "view", "camera", "background", "shapes", "colors", "frames", "params",
-                "num_frames", "fps", "width", "height", "props"}
+                "num_frames", "fps", "width", "height"}
 
 
 @pytest.fixture(autouse=True)

@@ -320,8 +320,6 @@ def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, o
         "width": width, "height": height, "fps": opts.fps, "num_frames": clip.num_frames,
         "shapes": shapes,
         "colors": colors,
-        "props": [{"kind": p.kind, "position": _r(p.position), "half_extent": _r(p.half_extent),
-                   "color": _r(p.color, 3)} for p in clip.props],
         "params": _jsonable(clip.params),
         "box_format": "x0, y0, x1, y1 in pixels (x right, y down) of the projected 3D bounding box; may extend "
                       "beyond the frame",

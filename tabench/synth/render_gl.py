@@ -91,7 +91,7 @@ def _revolve(profile_r: np.ndarray, profile_z: np.ndarray, normal_r: np.ndarray,
 
 
 def build_meshes(segments: int = 32) -> dict[str, np.ndarray]:
-    """Unit meshes of the 8 Syn-TA shapes (and the prop box), as float32 (N, 6) arrays of (position, normal)."""
+    """Unit meshes of the 8 Syn-TA shapes, as float32 (N, 6) arrays of (position, normal)."""
     c = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
     quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
     cube = _flat([c[[q[0], q[1], q[2]]] for q in quads] + [c[[q[0], q[2], q[3]]] for q in quads])
@@ -126,7 +126,7 @@ def build_meshes(segments: int = 32) -> dict[str, np.ndarray]:
     n = np.cos(v)[..., None] * d + np.sin(v)[..., None] * a
     torus = _grid(0.7 * d + 0.3 * n, n)
     meshes = dict(cube=cube, cone=cone, pyramid=pyramid, prism=prism, sphere=sphere, cylinder=cylinder,
-                  torus=torus, capsule=capsule, box=cube)
+                  torus=torus, capsule=capsule)
     return {k: v.astype("f4") for k, v in meshes.items()}
 
 
@@ -134,7 +134,6 @@ def build_meshes(segments: int = 32) -> dict[str, np.ndarray]:
 SHAPE_HALF_EXTENTS = {
     "cube": (1.0, 1.0, 1.0), "cone": (1.0, 1.0, 1.0), "pyramid": (1.0, 1.0, 1.0), "prism": (1.0, 1.0, 1.0),
     "sphere": (1.0, 1.0, 1.0), "cylinder": (1.0, 1.0, 1.0), "torus": (1.0, 0.3, 1.0), "capsule": (0.55, 0.55, 1.0),
-    "box": (1.0, 1.0, 1.0),
 }
 
 
@@ -428,7 +427,8 @@ class GLRenderer:
         self.obj_prog["u_light"].value = tuple(LIGHT_DIR)
         # uniform handles, looked up once (the per-draw path is hot)
         self.u_model, self.u_normal = self.obj_prog["u_model"], self.obj_prog["u_normal"]
-        self.u_color, self.u_gloss = self.obj_prog["u_color"], self.obj_prog["u_gloss"]
+        self.u_color = self.obj_prog["u_color"]
+        self.obj_prog["u_gloss"].value = 0.6
         self.u_id_model, self.u_id = self.id_prog["u_model"], self.id_prog["u_id"]
         self._size = None
         self._photos: OrderedDict[tuple[str, int], _Photo] = OrderedDict()
@@ -564,9 +564,7 @@ class GLRenderer:
                     raise TabenchError(f"unknown shape {objs[i].shape!r}; choose from {', '.join(ALL_SHAPES)}")
             per_frame.append((len(flat), ids))
             flat.extend(objs[i] for i in ids)
-        props = [ObjectState("box", p.position, 1.0, scale=tuple(p.half_extent), color=p.color)
-                 for p in scene.clip.props]
-        all_states = flat + props
+        all_states = flat
         model_b = normal_b = []
         depth_c = np.zeros(0)
         if all_states:
@@ -591,7 +589,6 @@ class GLRenderer:
         frames = np.empty((T, h, w, 3), np.uint8)
         B, f = self.batch, self.ss
         rgb = bytearray(w * h * B * 3)
-        n_flat = len(flat)
         ctx.blend_func = mgl.ONE, mgl.ONE_MINUS_SRC_ALPHA  # everything is premultiplied
         for b0 in range(0, T, B):
             nb = min(B, T - b0)
@@ -607,12 +604,8 @@ class GLRenderer:
                 ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
                 if ids:
                     self.shadow_vao.render(mgl.TRIANGLES, vertices=6 * len(ids), first=6 * start)
-                # 2. props and opaque objects, then 3. transparent objects back to front (culled back faces)
+                # 2. opaque objects, then 3. transparent objects back to front (culled back faces)
                 ctx.enable(mgl.DEPTH_TEST)
-                self.u_gloss.value = 0.15
-                for j in range(n_flat, len(all_states)):
-                    self._draw_object(j, "box", model_b, normal_b, colors)
-                self.u_gloss.value = 0.6
                 ks = range(start, start + len(ids))
                 see_through = sorted((j for j in ks if flat[j].opacity < 1.0), key=lambda j: -depth_c[j])
                 for j in ks:

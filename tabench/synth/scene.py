@@ -1,7 +1,7 @@
 """Scene description for Syn-TA clips, independent of any renderer (as in Kubric).
 
 A motion program (see `tabench.synth.motions`) turns random parameters into a `Clip`: per-frame states of
-every object, plus static props. The generator adds a `Camera` and a `Background` to make a `Scene`, which a
+every object (nothing else: no class has props, so no single frame names a class by a static object). The generator adds a `Camera` and a `Background` to make a `Scene`, which a
 renderer backend (moderngl today, Blender's bpy possible) turns into pixels. Nothing here imports a renderer.
 
 Coordinates ("stage" frame), shared by every motion program and renderer:
@@ -44,22 +44,11 @@ class ObjectState:
 
 
 @dataclass
-class Prop:
-    """Static scene geometry a motion needs (stairs, a wall, a slope). Rendered as a neutral grey box."""
-
-    kind: str  # "box"
-    position: tuple[float, float, float]
-    half_extent: tuple[float, float, float]
-    color: tuple[float, float, float] = (0.6, 0.6, 0.6)
-
-
-@dataclass
 class Clip:
     """Output of a motion program: frames[t] maps a persistent object id to its state at frame t.
     An id absent from a frame is not in the scene at that time (created later or removed)."""
 
     frames: list[dict[int, ObjectState]]
-    props: list[Prop] = field(default_factory=list)
     params: dict = field(default_factory=dict)  # the random parameters the program drew (for the sidecar)
 
     @property

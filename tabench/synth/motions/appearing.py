@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import FOOTPRINT, build_clip, describe, ramp, rand_size, standing_objects
+from tabench.synth.motions._layout import FOOTPRINT, rand_size
+from tabench.synth.motions._timing import ramp
+from tabench.synth.motions._tracks import describe, standing_objects, to_clip
 from tabench.synth.motions._util import timeline
 
 
@@ -14,7 +16,7 @@ def single_object_appearing(rng, ctx):
     (obj,) = standing_objects(rng, ctx, 1, x=(-2.0, 2.0), y=(-1.5, 2.0))
     t0, t1 = rng.uniform(0.05, 0.25), rng.uniform(0.6, 0.8)
     obj.opacity = ramp(t, t0, t1)
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "fade": [t0, t1]})
+    return to_clip([obj], {"objects": describe([obj]), "fade": [t0, t1]})
 
 
 @motion("multiple_objects_all_appearing_simultaneously_by_increasing_opacity")
@@ -24,7 +26,7 @@ def multiple_objects_appearing_simultaneously(rng, ctx):
     t0, t1 = rng.uniform(0.05, 0.25), rng.uniform(0.6, 0.8)
     for obj in objs:
         obj.opacity = ramp(t, t0, t1)  # one shared fade window: simultaneous
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "fade": [t0, t1]})
+    return to_clip(objs, {"objects": describe(objs), "fade": [t0, t1]})
 
 
 @motion("multiple_objects_all_appearing_one_by_one_by_increasing_opacity")
@@ -37,7 +39,7 @@ def multiple_objects_appearing_one_by_one(rng, ctx):
     windows = [(start + i * step, start + i * step + 0.9 * step) for i in range(k)]
     for obj, (t0, t1) in zip(objs, windows):
         obj.opacity = ramp(t, t0, t1)
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "fades": windows})
+    return to_clip(objs, {"objects": describe(objs), "fades": windows})
 
 
 @motion("two_objects_appearing_among_two_other_objects")
@@ -60,5 +62,5 @@ def two_objects_appearing_among_two_others(rng, ctx):
     t0, t1 = rng.uniform(0.1, 0.3), rng.uniform(0.6, 0.8)
     for i, obj in enumerate(objs):
         obj.opacity = ramp(t, t0, t1) if i in appear else 1.0
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "layout": layout, "appearing": appear,
+    return to_clip(objs, {"objects": describe(objs), "layout": layout, "appearing": appear,
                                              "fade": [t0, t1]})

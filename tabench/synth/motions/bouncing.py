@@ -1,4 +1,6 @@
-"""Bouncing (coarse 2): objects hitting the ground (or stairs, or a wall) and rebounding.
+"""Bouncing (coarse 2): objects hitting the ground and rebounding, or moving as if bouncing down or up stairs
+or against a wall. As in the paper, the stairs and the wall are not in the scene (a static object present
+in one class only would name the class from a single frame): the motion alone says "stairs" or "wall".
 
 Bounces follow simple physics (parabolic arcs, each rebound keeping a fraction `e` of the speed), squeezed
 into the clip's normalised time so the whole event fits any clip length.
@@ -8,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import (Track, bounce_duration, bounce_heights, build_clip,
-                                              const, describe, hop, pick_shape, pick_shapes, rand_size, rand_yaw,
-                                              scatter)
+from tabench.synth.motions._layout import pick_shape, pick_shapes, rand_size, rand_yaw, scatter
+from tabench.synth.motions._timing import bounce_duration, bounce_heights, hop
+from tabench.synth.motions._tracks import Track, const, describe, to_clip
 from tabench.synth.motions._util import distinct_colors, random_color, timeline
-from tabench.synth.scene import Prop
 
 
 def _drops(rng, ctx, heights, restitutions):
@@ -32,7 +33,7 @@ def _drops(rng, ctx, heights, restitutions):
         tracks.append(Track(shape=shapes[i], size=sizes[i], position=pos, color=colors[i], rotation=rand_yaw(rng)))
     params = {"objects": describe(tracks), "drop_heights": heights, "restitution": restitutions, "start": t0,
               "settle_by": t_stop}
-    return build_clip(ctx.num_frames, tracks, params)
+    return to_clip(tracks, params)
 
 
 @motion("single_ball_bouncing_on_a_plain_surface_eventually_stops")
@@ -83,7 +84,7 @@ def single_object_bouncing_perpetually(rng, ctx):
     pos = const(ctx.num_frames, (xy[0], xy[1], size))
     pos[:, 2] += 4 * height * u * (1 - u)
     obj = Track(shape=pick_shape(rng, ctx), size=size, position=pos, color=random_color(rng), rotation=rand_yaw(rng))
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "bounces": hops, "height": height,
+    return to_clip([obj], {"objects": describe([obj]), "bounces": hops, "height": height,
                                               "phase": phase})
 
 
@@ -104,24 +105,22 @@ def single_object_bouncing_forward(rng, ctx):
     pos[:, 0] = x0 + direction * distance * np.clip((t - t0) / (t1 - t0), 0, 1)
     pos[:, 2] += h
     obj = Track(shape=pick_shape(rng, ctx), size=size, position=pos, color=random_color(rng), rotation=rand_yaw(rng))
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "direction": direction,
+    return to_clip([obj], {"objects": describe([obj]), "direction": direction,
                                               "distance": distance, "hop_heights": heights, "hop_times": edges})
 
 
 def _stairs(rng, ctx, down: bool):
-    """Hops from step to step (down: top step -> ground; up: ground -> top step). Each hop is high enough
-    that the object's footprint clears the edge of the higher step (see `need` below)."""
+    """Hops from step to step of invisible stairs (down: top step -> ground; up: ground -> top step): the
+    object rests on each step's height between hops. Each hop is as high as it would need to be for the
+    footprint to clear the edge of the higher step (see `need` below)."""
     n, t = ctx.num_frames, timeline(ctx.num_frames)
     size = rand_size(rng, 0.4, 0.47)
     steps, width, rise = 3, rng.uniform(1.35, 1.55), rng.uniform(0.4, 0.55)
-    depth = size + rng.uniform(0.4, 0.6)
     direction = int(rng.choice([-1, 1]))  # +1: the stairs go down towards +x
     x_top = -direction * (steps * width + size - width / 2) / 2 + rng.uniform(-0.2, 0.2)
     y = rng.uniform(-1.0, 1.5)
     centres = x_top + direction * width * np.arange(steps + 1)  # step i's centre; index `steps` is the ground
     tops = rise * (steps - np.arange(steps + 1))
-    props = [Prop("box", (float(centres[i]), float(y), float(tops[i] / 2)), (width / 2, depth, float(tops[i] / 2)))
-             for i in range(steps)]
     need = rise / (4 * (0.5 - size / width))  # apex that keeps the footprint above the higher step's top
     apexes = np.maximum(need * 1.1, rng.uniform(0.45, 0.8, size=steps))
     s0, s1 = rng.uniform(0.05, 0.15), rng.uniform(0.8, 0.9)
@@ -140,7 +139,7 @@ def _stairs(rng, ctx, down: bool):
     obj = Track(shape=pick_shape(rng, ctx), size=size, position=pos, color=random_color(rng))
     params = {"objects": describe([obj]), "direction": direction, "steps": steps, "step_width": width,
               "step_rise": rise, "apexes": apexes, "window": window}
-    return build_clip(n, [obj], params, props)
+    return to_clip([obj], params)
 
 
 @motion("single_object_imitating_the_motion_of_bouncing_and_going_down_stairs")
@@ -184,7 +183,8 @@ def _throw(size, x0, face, side, tau, h_hit, e_wall, e_ground=0.45, g=9.8, dt=1e
 
 @motion("single_object_imitating_the_motion_of_bouncing_against_a_wall")
 def single_object_bouncing_against_wall(rng, ctx):
-    """Thrown from the ground at a wall, rebounds off it, bounces on the ground and slides to a stop."""
+    """Thrown from the ground at an (invisible) wall, rebounds off it, bounces on the ground and slides to
+    a stop."""
     t = timeline(ctx.num_frames)
     for _ in range(200):
         size = rand_size(rng, 0.45, 0.6)
@@ -204,10 +204,8 @@ def single_object_bouncing_against_wall(rng, ctx):
     phys = np.interp(t, [t0, t_hit, t1], [0, hit, len(xs) - 1])
     y = rng.uniform(-1.0, 1.5)
     pos = np.c_[np.interp(phys, np.arange(len(xs)), xs), np.full(len(t), y), np.interp(phys, np.arange(len(zs)), zs)]
-    wall_h = (2 * size + h_hit + 0.6) / 2
-    wall = Prop("box", (float(wall_x), float(y), float(wall_h)), (thick, size + 1.0, float(wall_h)))
     obj = Track(shape=pick_shape(rng, ctx), size=size, position=pos, color=random_color(rng))
     params = {"objects": describe([obj]), "wall_side": side, "wall_x": wall_x, "throw_time": tau,
               "hit_height": h_hit, "wall_restitution": e_wall, "window": [t0, t1],
               "hit_at": t_hit}
-    return build_clip(ctx.num_frames, [obj], params, [wall])
+    return to_clip([obj], params)

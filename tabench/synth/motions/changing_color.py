@@ -6,7 +6,8 @@ import colorsys
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import build_clip, describe, ramp, standing_objects
+from tabench.synth.motions._timing import ramp
+from tabench.synth.motions._tracks import describe, standing_objects, to_clip
 from tabench.synth.motions._util import distinct_colors, lerp, timeline
 
 
@@ -28,7 +29,7 @@ def single_object_keeps_changing_colors(rng, ctx):
     mix[j == k - 1] = 0.0  # the last colour is held to the end
     nxt = np.minimum(j + 1, k - 1)
     obj.color = colors[j] + (colors[nxt] - colors[j]) * mix[:, None]
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "colors": colors})
+    return to_clip([obj], {"objects": describe([obj]), "colors": colors})
 
 
 @motion("two_objects_changing_colors_by_switching_with_each_other")
@@ -39,7 +40,7 @@ def two_objects_switching_colors(rng, ctx):
     t0 = rng.uniform(0.3, 0.45)
     t1 = t0 + rng.uniform(0.15, 0.25)
     objs[0].color, objs[1].color = _blend(t, a, b, t0, t1), _blend(t, b, a, t0, t1)
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "switch": [t0, t1]})
+    return to_clip(objs, {"objects": describe(objs), "switch": [t0, t1]})
 
 
 def _value_change(rng, ctx, v0: float, v1: float):
@@ -50,7 +51,7 @@ def _value_change(rng, ctx, v0: float, v1: float):
     t0, t1 = rng.uniform(0.1, 0.3), rng.uniform(0.7, 0.85)
     v = v0 + (v1 - v0) * ramp(t, t0, t1)
     obj.color = np.array([colorsys.hsv_to_rgb(hue, sat, vi) for vi in v])
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "hue": hue, "saturation": sat,
+    return to_clip([obj], {"objects": describe([obj]), "hue": hue, "saturation": sat,
                                               "value": [v0, v1], "change": [t0, t1]})
 
 
@@ -74,5 +75,5 @@ def single_object_color_and_back(rng, ctx):
     b0 = a1 + rng.uniform(0.2, 0.3)  # hold the new colour a while
     b1 = b0 + rng.uniform(0.12, 0.18)
     obj.color = np.where((t < b0)[:, None], _blend(t, first, other, a0, a1), _blend(t, other, first, b0, b1))
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "colors": [first, other],
+    return to_clip([obj], {"objects": describe([obj]), "colors": [first, other],
                                               "change": [a0, a1], "return": [b0, b1]})

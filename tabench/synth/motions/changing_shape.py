@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import (bump, build_clip, describe, pick_shape, pick_shapes, ramp,
-                                              require_shape, standing_objects)
+from tabench.synth.motions._layout import pick_shape, pick_shapes, require_shape
+from tabench.synth.motions._timing import bump, ramp
+from tabench.synth.motions._tracks import describe, standing_objects, to_clip
 from tabench.synth.motions._util import timeline
 
 
@@ -32,8 +33,8 @@ def _change_into(rng, ctx, target: str):
     (obj,) = standing_objects(rng, ctx, 1, x=(-2.0, 2.0), y=(-1.5, 2.0))
     start = pick_shape(rng, ctx, exclude=(target,))
     tm, width = rng.uniform(0.35, 0.6), rng.uniform(0.15, 0.25)
-    _morph(obj, t, [start, target], [tm], width, obj.rotation[2])
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "from": start, "to": target,
+    _morph(obj, t, [start, target], [tm], width, obj.rotation[0, 2])
+    return to_clip([obj], {"objects": describe([obj]), "from": start, "to": target,
                                               "change_at": tm, "change_width": width})
 
 
@@ -63,9 +64,9 @@ def two_objects_switching_shapes(rng, ctx):
     objs = standing_objects(rng, ctx, 2)
     a, b = pick_shapes(rng, ctx, 2, distinct=True)
     tm, width = rng.uniform(0.35, 0.6), rng.uniform(0.15, 0.25)
-    _morph(objs[0], t, [a, b], [tm], width, objs[0].rotation[2])
-    _morph(objs[1], t, [b, a], [tm], width, objs[1].rotation[2])
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "shapes": [a, b], "change_at": tm,
+    _morph(objs[0], t, [a, b], [tm], width, objs[0].rotation[0, 2])
+    _morph(objs[1], t, [b, a], [tm], width, objs[1].rotation[0, 2])
+    return to_clip(objs, {"objects": describe(objs), "shapes": [a, b], "change_at": tm,
                                              "change_width": width})
 
 
@@ -77,6 +78,6 @@ def changes_shape_and_back(rng, ctx):
     width = rng.uniform(0.12, 0.18)
     t1 = rng.uniform(0.2, 0.35)
     t2 = t1 + rng.uniform(0.3, 0.4)
-    _morph(obj, t, [a, b, a], [t1, t2], width, obj.rotation[2])
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "shapes": [a, b, a], "change_at": [t1, t2],
+    _morph(obj, t, [a, b, a], [t1, t2], width, obj.rotation[0, 2])
+    return to_clip([obj], {"objects": describe([obj]), "shapes": [a, b, a], "change_at": [t1, t2],
                                               "change_width": width})

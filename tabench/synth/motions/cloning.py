@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import (FOOTPRINT, GAP, Track, build_clip, pick_shape, rand_size,
-                                              rand_yaw, ramp)
+from tabench.synth.motions._layout import FOOTPRINT, GAP, pick_shape, rand_size, rand_yaw
+from tabench.synth.motions._timing import ramp
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors, lerp, random_color, timeline
 
 BOX = ((-3.0, 3.0), (-2.5, 3.0))  # where cloned objects may go
@@ -73,7 +74,7 @@ def cloning_two_same_direction(rng, ctx):
     parent = _path(t, origin, [((tc, ts), -half * perp), ((ts, te), -half * perp + travel * d)])
     clone = _path(t, origin, [((tc, ts), half * perp), ((ts, te), half * perp + travel * d)])
     tracks = [_track(obj, parent), _track(obj, clone, tc, t)]
-    return build_clip(ctx.num_frames, tracks, {"object": obj, "origin": origin, "direction": d, "travel": travel,
+    return to_clip(tracks, {"object": obj, "origin": origin, "direction": d, "travel": travel,
                                                "split": [tc, ts], "move_until": te})
 
 
@@ -90,7 +91,7 @@ def cloning_two_different_directions(rng, ctx):
     te = rng.uniform(0.8, 0.92)
     tracks = [_track(obj, _path(t, origin, [((tc, te), travel * d1)])),
               _track(obj, _path(t, origin, [((tc, te), travel * d2)]), tc, t)]
-    return build_clip(ctx.num_frames, tracks, {"object": obj, "origin": origin, "directions": [d1, d2],
+    return to_clip(tracks, {"object": obj, "origin": origin, "directions": [d1, d2],
                                                "travel": travel, "split": [tc, te]})
 
 
@@ -113,7 +114,7 @@ def _ring(rng, ctx, one_by_one: bool):
         slide = rng.uniform(0.25, 0.4)
     tracks = [_track(obj, _path(t, origin, []))]
     tracks += [_track(obj, _path(t, origin, [((b, b + slide), off)]), b, t) for b, off in zip(births, offsets)]
-    return build_clip(ctx.num_frames, tracks, {"object": obj, "origin": origin, "clone_offsets": offsets,
+    return to_clip(tracks, {"object": obj, "origin": origin, "clone_offsets": offsets,
                                                "births": births, "slide": slide})
 
 
@@ -142,5 +143,5 @@ def cloning_identical_and_recoloured(rng, ctx):
     color = lerp(obj["color"], other, ramp(t, tc, te))
     tracks = [_track(obj, _path(t, origin, [((tc, te), -half * d)])),
               _track(obj, _path(t, origin, [((tc, te), half * d)]), tc, t, color=color)]
-    return build_clip(ctx.num_frames, tracks, {"object": obj, "other_color": other, "origin": origin,
+    return to_clip(tracks, {"object": obj, "other_color": other, "origin": origin,
                                                "direction": d, "split": [tc, te]})

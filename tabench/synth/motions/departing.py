@@ -4,27 +4,28 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import build_clip, describe, offstage_x
-from tabench.synth.motions._travel_a import among_many, beside_pair, lane_group, mover_track, travel_window, travel_x
+from tabench.synth.motions._layout import offstage_x
+from tabench.synth.motions._tracks import describe, to_clip
+from tabench.synth.motions._travel import among_many, beside_pair, lane_group, mover_track, travel_window, travel_x
 from tabench.synth.motions._util import timeline
 
 
 @motion("single_object_departing")
 def single_object_departing(rng, ctx):
     tracks, params = lane_group(rng, ctx, 1, inward=False, one_by_one=False)
-    return build_clip(ctx.num_frames, tracks, params)
+    return to_clip(tracks, params)
 
 
 @motion("multiple_objects_departing_simultaneously")
 def multiple_objects_departing_simultaneously(rng, ctx):
     tracks, params = lane_group(rng, ctx, int(rng.integers(2, 4)), inward=False, one_by_one=False)
-    return build_clip(ctx.num_frames, tracks, params)
+    return to_clip(tracks, params)
 
 
 @motion("multiple_objects_departing_one_by_one")
 def multiple_objects_departing_one_by_one(rng, ctx):
     tracks, params = lane_group(rng, ctx, 3, inward=False, one_by_one=True)
-    return build_clip(ctx.num_frames, tracks, params)
+    return to_clip(tracks, params)
 
 
 @motion("single_object_departing_beside_another_single_object")
@@ -33,7 +34,7 @@ def single_object_departing_beside_another(rng, ctx):
     shape, size, color, x_rest, y, side, other = beside_pair(rng, ctx)
     t0, t1 = travel_window(rng, inward=False)
     mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side), t0, t1, False), y)
-    return build_clip(ctx.num_frames, [mover, other],
+    return to_clip([mover, other],
                       {"side": side, "window": [t0, t1], "objects": describe([mover, other]), "rest_x": x_rest})
 
 
@@ -49,7 +50,7 @@ def single_object_departing_then_coming_back(rng, ctx):
     a1 = a0 + rng.uniform(0.28, 0.32)
     x = np.where(t < d1, travel_x(t, x_rest, x_off, d0, d1, False), travel_x(t, x_rest, x_off, a0, a1, True))
     mover = mover_track(ctx.num_frames, shape, size, color, x, y)
-    return build_clip(ctx.num_frames, [mover, other], {"side": side, "leave": [d0, d1], "return": [a0, a1],
+    return to_clip([mover, other], {"side": side, "leave": [d0, d1], "return": [a0, a1],
                                                        "objects": describe([mover, other]), "rest_x": x_rest})
 
 
@@ -59,5 +60,5 @@ def single_object_departing_among_many(rng, ctx):
     shape, size, color, x_rest, y, side, still = among_many(rng, ctx)
     t0, t1 = travel_window(rng, inward=False)
     mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side), t0, t1, False), y)
-    return build_clip(ctx.num_frames, [mover, *still],
+    return to_clip([mover, *still],
                       {"side": side, "window": [t0, t1], "objects": describe([mover, *still]), "rest_x": x_rest})

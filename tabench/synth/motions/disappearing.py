@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import build_clip, describe, ramp, standing_objects
+from tabench.synth.motions._timing import ramp
+from tabench.synth.motions._tracks import describe, standing_objects, to_clip
 from tabench.synth.motions._util import timeline
 
 
@@ -16,7 +17,7 @@ def single_object_disappearing(rng, ctx):
     (obj,) = standing_objects(rng, ctx, 1, x=(-2.0, 2.0), y=(-1.5, 2.0))
     t0, t1 = rng.uniform(0.2, 0.4), rng.uniform(0.75, 0.95)
     obj.opacity = _fade_out(t, t0, t1)
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "fade": [t0, t1]})
+    return to_clip([obj], {"objects": describe([obj]), "fade": [t0, t1]})
 
 
 @motion("multiple_objects_all_disappearing_simultaneously_by_decreasing_opacity")
@@ -26,7 +27,7 @@ def multiple_objects_disappearing_simultaneously(rng, ctx):
     t0, t1 = rng.uniform(0.2, 0.4), rng.uniform(0.75, 0.95)
     for obj in objs:
         obj.opacity = _fade_out(t, t0, t1)  # one shared fade window: simultaneous
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "fade": [t0, t1]})
+    return to_clip(objs, {"objects": describe(objs), "fade": [t0, t1]})
 
 
 @motion("multiple_objects_all_disappearing_one_by_one_by_decreasing_opacity")
@@ -39,7 +40,7 @@ def multiple_objects_disappearing_one_by_one(rng, ctx):
     windows = [(start + i * step, start + i * step + 0.9 * step) for i in range(k)]
     for obj, (t0, t1) in zip(objs, windows):
         obj.opacity = _fade_out(t, t0, t1)
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "fades": windows})
+    return to_clip(objs, {"objects": describe(objs), "fades": windows})
 
 
 @motion("multiple_objects_some_disappearing_and_some_remaining")
@@ -51,4 +52,4 @@ def some_disappearing_some_remaining(rng, ctx):
     t0, t1 = rng.uniform(0.2, 0.4), rng.uniform(0.7, 0.9)
     for i, obj in enumerate(objs):
         obj.opacity = _fade_out(t, t0, t1) if i in leaving else 1.0
-    return build_clip(ctx.num_frames, objs, {"objects": describe(objs), "disappearing": leaving, "fade": [t0, t1]})
+    return to_clip(objs, {"objects": describe(objs), "disappearing": leaving, "fade": [t0, t1]})

@@ -6,7 +6,9 @@ enough apart for their final size.
 from __future__ import annotations
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import build_clip, describe, pick_shapes, ramp, standing_objects
+from tabench.synth.motions._layout import pick_shapes
+from tabench.synth.motions._timing import ramp
+from tabench.synth.motions._tracks import describe, standing_objects, to_clip
 from tabench.synth.motions._util import distinct_colors, random_color, timeline
 
 MEDIUM = (1.8, 2.2)  # final / start size
@@ -24,7 +26,7 @@ def _grow(rng, ctx, starts, finals, shapes, colors):
         obj.position = obj.position.copy()
         obj.position[:, 2] = obj.size
     params = {"objects": describe(objs), "start_sizes": starts, "final_sizes": finals, "grow": [t0, t1]}
-    return build_clip(ctx.num_frames, objs, params)
+    return to_clip(objs, params)
 
 
 @motion("small_single_object_expanding_into_medium_object")

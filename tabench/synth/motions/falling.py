@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_a import Track, build_clip, describe, pick_shape, rand_size, rand_yaw
+from tabench.synth.motions._layout import pick_shape, rand_size, rand_yaw
+from tabench.synth.motions._tracks import Track, describe, to_clip
 from tabench.synth.motions._util import random_color, timeline
 
 
@@ -34,7 +35,7 @@ def falling_straight_down(rng, ctx):
     x, y = rng.uniform(-2.0, 2.0), rng.uniform(-1.5, 2.0)
     pos = np.c_[np.full_like(t, x), np.full_like(t, y), z0 + (size - z0) * _gravity(t, t0, t1)]
     obj = _obj(rng, ctx, size, pos)
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1]})
+    return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1]})
 
 
 @motion("single_object_falling_at_an_angle")
@@ -50,7 +51,7 @@ def falling_at_an_angle(rng, ctx):
     f = _gravity(t, t0, t1)
     pos = np.c_[start[0] + d[0] * f, start[1] + d[1] * f, z0 + (size - z0) * f]
     obj = _obj(rng, ctx, size, pos)
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
+    return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
                                               "angle_from_vertical": angle, "heading": heading})
 
 
@@ -65,7 +66,7 @@ def falling_curved(rng, ctx):
     u = np.clip((t - t0) / (t1 - t0), 0, 1)
     pos = np.c_[x0 + direction * reach * u, np.full_like(t, y), z0 + (size - z0) * u * u]
     obj = _obj(rng, ctx, size, pos)
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
+    return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
                                               "direction": direction, "reach": reach})
 
 
@@ -88,5 +89,5 @@ def falling_zigzag(rng, ctx):
     pos = np.c_[x, np.full_like(t, y), z]
     rot = np.c_[np.zeros_like(t), tilt, np.full_like(t, rng.uniform(0, np.pi / 2))]
     obj = _obj(rng, ctx, size, pos, rotation=rot)
-    return build_clip(ctx.num_frames, [obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
+    return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
                                               "legs": legs, "amplitude": amp, "first_direction": first})

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (REACH, along, clearance, draw, eased, lateral_direction,
-                                              on_stage, perp, pick_shapes, progress, rot2, times, to_clip,
-                                              track, yaw)
+from tabench.synth.motions._geometry import along, perp, rot2
+from tabench.synth.motions._layout import REACH, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._timing import eased, progress, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors, smoothstep
 
 
@@ -16,7 +17,7 @@ def _queue(rng, ctx, n_followers: int):
     n = n_followers + 1
     shapes = pick_shapes(rng, ctx, n)
     colors = distinct_colors(rng, n)
-    rots = [yaw(rng) for _ in range(n)]
+    rots = [rand_yaw(rng) for _ in range(n)]
     # A longer queue needs smaller objects and gaps to leave room for travel on the stage.
     size_lo, size_hi, margin, travel_lo = {2: (0.4, 0.6, 0.45, 3.0),
                                            3: (0.38, 0.48, 0.35, 2.2)}.get(n, (0.35, 0.42, 0.3, 1.8))
@@ -31,7 +32,7 @@ def _queue(rng, ctx, n_followers: int):
         offsets = np.r_[0.0, np.cumsum(gaps)]  # distance of each object behind the leader
         lead0 = c + (offsets[-1] - (offsets[-1] + travel) / 2) * u
         lead = lead0 + (travel * eased(t, t0, t1))[:, None] * u
-        tracks = [track(shapes[k], colors[k], lead - offsets[k] * u, sizes[k], rotation=rots[k]) for k in range(n)]
+        tracks = [Track(shapes[k], colors[k], lead - offsets[k] * u, sizes[k], rotation=rots[k]) for k in range(n)]
         params = dict(sizes=sizes, gaps=gaps, travel=travel, direction_deg=np.degrees(np.arctan2(u[1], u[0])),
                       center=c, start=t0, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
@@ -56,7 +57,7 @@ def follow_then_turn_away(rng, ctx):
     leader goes on straight; both keep the same speed."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         s_lead, s_fol = rng.uniform(0.42, 0.6, 2)
@@ -75,8 +76,8 @@ def follow_then_turn_away(rng, ctx):
         path = fol0 + np.vstack([[0.0, 0.0], np.cumsum(steps, axis=0)])
         d = travel * progress(t, t0, t1)
         lead = fol0 + (gap + d)[:, None] * u
-        tracks = [track(shapes[0], colors[0], lead, s_lead, rotation=rots[0]),
-                  track(shapes[1], colors[1], along(path, d), s_fol, rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], lead, s_lead, rotation=rots[0]),
+                  Track(shapes[1], colors[1], along(path, d), s_fol, rotation=rots[1])]
         params = dict(sizes=[s_lead, s_fol], gap=gap, travel=travel, split=split, turn_deg=np.degrees(turn),
                       direction_deg=np.degrees(np.arctan2(u[1], u[0])), center=c, start=t0, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
@@ -115,7 +116,7 @@ def follow_complex_path(rng, ctx):
     """Both objects travel the same curvy path at the same even speed, the follower a fixed arc length behind."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         s_lead, s_fol = rng.uniform(0.4, 0.55, 2)
@@ -124,8 +125,8 @@ def follow_complex_path(rng, ctx):
         total = np.linalg.norm(np.diff(path, axis=0), axis=1).sum()
         t0, t1 = rng.uniform(0.0, 0.08), rng.uniform(0.92, 1.0)
         d = (total - gap) * progress(t, t0, t1)
-        tracks = [track(shapes[0], colors[0], along(path, d + gap), s_lead, rotation=rots[0]),
-                  track(shapes[1], colors[1], along(path, d), s_fol, rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], along(path, d + gap), s_lead, rotation=rots[0]),
+                  Track(shapes[1], colors[1], along(path, d), s_fol, rotation=rots[1])]
         params = dict(path=kind, sizes=[s_lead, s_fol], gap_along_path=gap, path_length=total, start=t0, end=t1,
                       shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
@@ -140,7 +141,7 @@ def starts_following_later(rng, ctx):
     direction), then swings in behind the leader and follows it to the end."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         s_lead, s_fol = rng.uniform(0.42, 0.58, 2)
@@ -160,8 +161,8 @@ def starts_following_later(rng, ctx):
         own = start + (speed * t)[:, None] * own_dir
         w = eased(t, t_join0, t_join1)[:, None]
         fol = (1 - w) * own + w * behind
-        tracks = [track(shapes[0], colors[0], lead, s_lead, rotation=rots[0]),
-                  track(shapes[1], colors[1], fol, s_fol, rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], lead, s_lead, rotation=rots[0]),
+                  Track(shapes[1], colors[1], fol, s_fol, rotation=rots[1])]
         params = dict(sizes=[s_lead, s_fol], gap=gap, travel=travel, direction_deg=np.degrees(np.arctan2(u[1], u[0])),
                       own_direction_deg=np.degrees(np.arctan2(own_dir[1], own_dir[0])), join_start=t_join0,
                       join_end=t_join1, start=t0, end=t1, shapes=shapes)

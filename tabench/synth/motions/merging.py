@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (REACH, clearance, draw, lateral_direction, min_span, on_stage,
-                                              pick_shapes, progress, times, to_clip, track, unit, yaw)
+from tabench.synth.motions._geometry import unit
+from tabench.synth.motions._layout import REACH, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._timing import min_span, progress, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 
@@ -16,7 +18,7 @@ def _converge(rng, ctx, t, starts, sizes, meet, t0: float, t_merge: float, shape
     frames (it swallows the parts)."""
     p = progress(t, t0, t_merge)[:, None]
     before = t < t_merge
-    tracks = [track(shapes[k], colors[k], starts[k] + p * (meet - starts[k]), sizes[k], rotation=yaw(rng),
+    tracks = [Track(shapes[k], colors[k], starts[k] + p * (meet - starts[k]), sizes[k], rotation=rand_yaw(rng),
                     alive=before) for k in range(len(starts))]
     heir = int(rng.integers(len(starts)))  # the merged object keeps this part's shape and colour
     if big is None:
@@ -26,7 +28,7 @@ def _converge(rng, ctx, t, starts, sizes, meet, t0: float, t_merge: float, shape
         size = big
         grow = progress(t, t_merge, t_merge + max(0.06, min_span(ctx, 3)))
         merged_size = max(sizes) + (big - max(sizes)) * grow
-    tracks.append(track(shapes[heir], colors[heir], np.tile(meet, (len(t), 1)), merged_size,
+    tracks.append(Track(shapes[heir], colors[heir], np.tile(meet, (len(t), 1)), merged_size,
                         rotation=tracks[heir].rotation[0], alive=~before))
     return tracks, size
 
@@ -85,7 +87,7 @@ def fast_catches_slow(rng, ctx):
     at the momentum-weighted speed."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         sizes = rng.uniform(0.42, 0.55) * rng.uniform(0.93, 1.07, 2)  # [fast, slow]
@@ -103,11 +105,11 @@ def fast_catches_slow(rng, ctx):
         s_merged = s_merge + v_merged * np.clip(t - t_merge, 0, None)
         merged_size = float(sizes.mean() * rng.uniform(1.0, 1.12))
         heir = int(rng.integers(2))
-        tracks = [track(shapes[0], colors[0], c + (s_fast0 + v_fast * dt)[:, None] * u, sizes[0], rotation=rots[0],
+        tracks = [Track(shapes[0], colors[0], c + (s_fast0 + v_fast * dt)[:, None] * u, sizes[0], rotation=rots[0],
                         alive=before),
-                  track(shapes[1], colors[1], c + (s_slow0 + v_slow * dt)[:, None] * u, sizes[1], rotation=rots[1],
+                  Track(shapes[1], colors[1], c + (s_slow0 + v_slow * dt)[:, None] * u, sizes[1], rotation=rots[1],
                         alive=before),
-                  track(shapes[heir], colors[heir], c + s_merged[:, None] * u, merged_size, rotation=rots[heir],
+                  Track(shapes[heir], colors[heir], c + s_merged[:, None] * u, merged_size, rotation=rots[heir],
                         alive=~before)]
         params = dict(sizes=sizes, merged_size=merged_size, speeds=[v_fast, v_slow], merged_speed=v_merged,
                       direction_deg=np.degrees(np.arctan2(u[1], u[0])), start=t0, merge=t_merge, shapes=shapes)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (REACH, X_LIM, Y_LIM, clearance, draw, eased, lateral_direction,
-                                              min_span, on_stage, perp, pick_shapes, times, to_clip, track, yaw)
+from tabench.synth.motions._geometry import perp
+from tabench.synth.motions._layout import REACH, X_LIM, Y_LIM, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._timing import eased, min_span, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors, random_color
 
 
@@ -36,7 +38,7 @@ def _move_and_stop(rng, ctx, quick: bool):
     else:
         t0, dur = rng.uniform(0.03, 0.12), rng.uniform(0.55, 0.7)
     pos = start + eased(t, t0, t0 + dur)[:, None] * (end - start)
-    tr = track(str(rng.choice(ctx.shapes)), random_color(rng), pos, size, rotation=yaw(rng))
+    tr = Track(str(rng.choice(ctx.shapes)), random_color(rng), pos, size, rotation=rand_yaw(rng))
     return to_clip([tr], dict(size=size, start_point=start, end_point=end, distance=dist, start=t0, duration=dur,
                               shape=tr.shape))
 
@@ -59,8 +61,8 @@ def move_slowly_and_come_back(rng, ctx):
     start, end, dist = _random_leg(rng, (2.5, 4.0))
     t0, leg, pause = rng.uniform(0.03, 0.1), rng.uniform(0.32, 0.38), rng.uniform(0.05, 0.12)
     out = eased(t, t0, t0 + leg) - eased(t, t0 + leg + pause, t0 + 2 * leg + pause)
-    tr = track(str(rng.choice(ctx.shapes)), random_color(rng), start + out[:, None] * (end - start), size,
-               rotation=yaw(rng))
+    tr = Track(str(rng.choice(ctx.shapes)), random_color(rng), start + out[:, None] * (end - start), size,
+               rotation=rand_yaw(rng))
     return to_clip([tr], dict(size=size, start_point=start, turn_point=end, distance=dist, start=t0, leg=leg,
                               pause=pause, shape=tr.shape))
 
@@ -73,7 +75,7 @@ def _cross(rng, ctx, sign: float):
     y = rng.uniform(-1.5, 2.0)
     t0, t1 = rng.uniform(0.0, 0.1), rng.uniform(0.88, 1.0)
     x = x0 + eased(t, t0, t1) * (x1 - x0)
-    tr = track(str(rng.choice(ctx.shapes)), random_color(rng), np.c_[x, np.full_like(x, y)], size, rotation=yaw(rng))
+    tr = Track(str(rng.choice(ctx.shapes)), random_color(rng), np.c_[x, np.full_like(x, y)], size, rotation=rand_yaw(rng))
     return to_clip([tr], dict(size=size, x_start=x0, x_end=x1, y=y, start=t0, end=t1, shape=tr.shape))
 
 
@@ -93,7 +95,7 @@ def two_switch_positions(rng, ctx):
     ellipse (opposite ends of it at every moment) so they pass each other without touching."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         sizes = rng.uniform(0.4, 0.6, 2)
@@ -105,8 +107,8 @@ def two_switch_positions(rng, ctx):
         ang = np.pi * eased(t, t0, t1)[:, None]
         a = mid + np.cos(ang) * half + np.sin(ang) * bulge
         b = mid - np.cos(ang) * half - np.sin(ang) * bulge
-        tracks = [track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
-                  track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
+                  Track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, midpoint=mid, half_distance=float(np.linalg.norm(half)),
                       bulge=float(np.linalg.norm(bulge)), start=t0, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.15

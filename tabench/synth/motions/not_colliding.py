@@ -1,7 +1,7 @@
 """Not colliding (coarse class 13): objects head for each other and pass close by without touching.
 
 Near misses are built so the closest approach is known: a sideways `swerve` whose flat part is at least as
-long as the offset keeps the distance at or above the offset (see `_helpers_b.swerve`); a cos^2 `bump`
+long as the offset keeps the distance at or above the offset (see `_geometry.swerve`); a cos^2 `bump`
 of height 1.3 D and half-width 1.65 D keeps at least D; a pinwheel keeps every pair at least
 2 d sin(pi / n) apart. Every layout is still checked with `clearance` (per-shape reach).
 """
@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (bump, clearance, draw, lateral_direction, on_stage, perp, pick_shapes,
-                                              progress, reach, rot2, swerve, times, to_clip, track, unit, yaw)
+from tabench.synth.motions._geometry import perp, rot2, swerve, unit
+from tabench.synth.motions._layout import clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw, reach
+from tabench.synth.motions._timing import bump, progress, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 
@@ -26,7 +28,7 @@ def two_near_miss(rng, ctx):
     """Head-on along a diagonal of the stage; as they meet both step aside (opposite ways) and pass."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         sizes = rng.uniform(0.4, 0.6, 2)
@@ -41,8 +43,8 @@ def two_near_miss(rng, ctx):
         s = -half + 2 * half * progress(t, t0, t1)
         off = (side * h * swerve(s, flat, ramp))[:, None] * n
         a, b = mid + s[:, None] * u + off, mid - s[:, None] * u - off
-        tracks = [track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
-                  track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
+                  Track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, direction_deg=np.degrees(ang), midpoint=mid, half_distance=half, sidestep=h,
                       start=t0, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
@@ -56,7 +58,7 @@ def one_near_miss_stationary(rng, ctx):
     """Heads straight at a standing object, swerves around it close by, and goes on past it."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [mover, stationary]
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         sizes = np.array([rng.uniform(0.38, 0.5), rng.uniform(0.4, 0.55)])
@@ -70,8 +72,8 @@ def one_near_miss_stationary(rng, ctx):
         t0, t1 = rng.uniform(0.0, 0.1), rng.uniform(0.85, 1.0)
         s = -before + (before + after) * progress(t, t0, t1)
         pos = target + s[:, None] * u + (rng.choice([-1.0, 1.0]) * h * bump(s / width))[:, None] * n
-        tracks = [track(shapes[0], colors[0], pos, sizes[0], rotation=rots[0]),
-                  track(shapes[1], colors[1], np.tile(target, (len(t), 1)), sizes[1], rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], pos, sizes[0], rotation=rots[0]),
+                  Track(shapes[1], colors[1], np.tile(target, (len(t), 1)), sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, direction_deg=np.degrees(np.arctan2(u[1], u[0])), stationary=target, sidestep=h,
                       approach=before, beyond=after, start=t0, end=t1, shapes=shapes)
         # the straight run-up must be long enough to read as "heading for it"
@@ -88,7 +90,7 @@ def many_near_miss(rng, ctx):
     t = times(ctx)
     n = int(rng.integers(3, 5))
     shapes, colors = pick_shapes(rng, ctx, n), distinct_colors(rng, n)
-    rots = [yaw(rng) for _ in range(n)]
+    rots = [rand_yaw(rng) for _ in range(n)]
 
     def sample():
         sizes = rng.uniform(0.38, 0.5, n)
@@ -100,7 +102,7 @@ def many_near_miss(rng, ctx):
         t0, t1 = rng.uniform(0.0, 0.1), rng.uniform(0.85, 1.0)
         s = -before + (before + after) * progress(t, t0, t1)
         local = np.c_[np.full_like(s, spin * d), s]
-        tracks = [track(shapes[k], colors[k], center + rot2(local, theta[k]), sizes[k], rotation=rots[k])
+        tracks = [Track(shapes[k], colors[k], center + rot2(local, theta[k]), sizes[k], rotation=rots[k])
                   for k in range(n)]
         params = dict(sizes=sizes, center=center, miss_distance=d, headings_deg=np.degrees(theta) + 90,
                       approach=before, beyond=after, start=t0, end=t1, shapes=shapes)
@@ -116,7 +118,7 @@ def circle_opposite_near_miss(rng, ctx):
     meet one moves to an inner lane and the other to an outer lane, and they pass."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [counter-clockwise, clockwise]
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         sizes = rng.uniform(0.4, 0.55, 2)
@@ -133,8 +135,8 @@ def circle_opposite_near_miss(rng, ctx):
         lane = rng.choice([-1.0, 1.0]) * h * swerve(radius * apart, flat, ramp)
         a = center + (radius - lane)[:, None] * unit(ang_a)
         b = center + (radius + lane)[:, None] * unit(ang_b)
-        tracks = [track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
-                  track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
+                  Track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, center=center, radius=radius, lane_offset=h, sweep_deg=np.degrees(sweep),
                       start=t0, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
@@ -151,7 +153,7 @@ def one_near_miss_many(rng, ctx):
     mode = str(rng.choice(["slalom", "gap"]))
     k = 2 if mode == "slalom" else int(rng.integers(2, 4))
     shapes, colors = pick_shapes(rng, ctx, k + 1), distinct_colors(rng, k + 1)  # [mover, stationary...]
-    rots = [yaw(rng) for _ in range(k + 1)]
+    rots = [rand_yaw(rng) for _ in range(k + 1)]
 
     def sample():
         sizes = rng.uniform(0.36, 0.46 if mode == "slalom" else 0.5, k + 1)
@@ -180,8 +182,8 @@ def one_near_miss_many(rng, ctx):
             lat = np.array(lat) * rng.choice([-1.0, 1.0]) + rng.uniform(-0.1, 0.1)
             stations = center + np.outer(lat, n)
             pos = center + s[:, None] * u
-        tracks = [track(shapes[0], colors[0], pos, sizes[0], rotation=rots[0])]
-        tracks += [track(shapes[j + 1], colors[j + 1], np.tile(stations[j], (len(t), 1)), sizes[j + 1],
+        tracks = [Track(shapes[0], colors[0], pos, sizes[0], rotation=rots[0])]
+        tracks += [Track(shapes[j + 1], colors[j + 1], np.tile(stations[j], (len(t), 1)), sizes[j + 1],
                          rotation=rots[j + 1]) for j in range(k)]
         params = dict(mode=mode, sizes=sizes, stationary=stations, direction_deg=np.degrees(np.arctan2(u[1], u[0])),
                       approach=before, beyond=after, start=t0, end=t1, shapes=shapes)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (NOMINAL_CAMERAS, clearance, draw, eased, hidden_fraction, on_stage,
-                                              pick_shapes, reach, rot2, times, to_clip, track, yaw)
+from tabench.synth.motions._geometry import NOMINAL_CAMERAS, hidden_fraction, rot2
+from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, rand_yaw, reach
+from tabench.synth.motions._timing import eased, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 
@@ -33,7 +35,7 @@ def _come_in_front(rng, ctx, mover_big: bool):
     a small mover at the big object's edge (barely occluding), or a big mover right over a small one."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [mover, standing]
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         small, big = rng.uniform(0.36, 0.45), rng.uniform(0.82, 0.97)
@@ -47,8 +49,8 @@ def _come_in_front(rng, ctx, mover_big: bool):
         t1 = t0 + rng.uniform(0.35, 0.5)
         x = x0 + eased(t, t0, t1) * (stop - x0)
         z = np.full_like(x, sizes[0] + (0.0 if mover_big else _lift(rng, stand[1] - lane)))
-        tracks = [track(shapes[0], colors[0], np.c_[x, np.full_like(x, lane), z], sizes[0], rotation=rots[0]),
-                  track(shapes[1], colors[1], np.tile(stand, (len(t), 1)), sizes[1], rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], np.c_[x, np.full_like(x, lane), z], sizes[0], rotation=rots[0]),
+                  Track(shapes[1], colors[1], np.tile(stand, (len(t), 1)), sizes[1], rotation=rots[1])]
         start, end = _hidden(tracks, 0, 1, 0), _hidden(tracks, 0, 1, -1)
         if mover_big:
             named = min(end) >= 0.7  # mostly or fully hides the small one
@@ -92,14 +94,14 @@ def _swap_pair(rng, t, center, shapes, sizes, offset_range):
 def front_goes_behind(rng, ctx):
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [front at first, back at first]
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
 
     def sample():
         sizes = [rng.uniform(0.45, 0.62), rng.uniform(0.5, 0.7)]
         center = np.array([rng.uniform(-1.0, 1.0), rng.uniform(0.2, 1.0)])
         front, back, params = _swap_pair(rng, t, center, shapes, sizes, (0.1, 0.5))
-        tracks = [track(shapes[0], colors[0], front, sizes[0], rotation=rots[0]),
-                  track(shapes[1], colors[1], back, sizes[1], rotation=rots[1])]
+        tracks = [Track(shapes[0], colors[0], front, sizes[0], rotation=rots[0]),
+                  Track(shapes[1], colors[1], back, sizes[1], rotation=rots[1])]
         overlap = min(_hidden(tracks, 0, 1, 0) + _hidden(tracks, 1, 0, -1)) > 0.15
         params.update(sizes=sizes, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1 and overlap
@@ -113,7 +115,7 @@ def two_pairs_swap_depth(rng, ctx):
     """Two front-back pairs side by side, each front object partly hiding its partner; both pairs swap."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 4), distinct_colors(rng, 4)  # [front L, back L, front R, back R]
-    rots = [yaw(rng) for _ in range(4)]
+    rots = [rand_yaw(rng) for _ in range(4)]
 
     def sample():
         tracks, pairs = [], []
@@ -121,8 +123,8 @@ def two_pairs_swap_depth(rng, ctx):
             sizes = [rng.uniform(0.4, 0.52), rng.uniform(0.42, 0.55)]
             center = np.array([side * rng.uniform(1.7, 2.1), rng.uniform(0.2, 1.0)])
             front, back, params = _swap_pair(rng, t, center, shapes[2 * k:2 * k + 2], sizes, (0.3, 0.6))
-            tracks += [track(shapes[2 * k], colors[2 * k], front, sizes[0], rotation=rots[2 * k]),
-                       track(shapes[2 * k + 1], colors[2 * k + 1], back, sizes[1], rotation=rots[2 * k + 1])]
+            tracks += [Track(shapes[2 * k], colors[2 * k], front, sizes[0], rotation=rots[2 * k]),
+                       Track(shapes[2 * k + 1], colors[2 * k + 1], back, sizes[1], rotation=rots[2 * k + 1])]
             pairs.append(dict(params, sizes=sizes))
         start = _hidden(tracks, 0, 1, 0) + _hidden(tracks, 2, 3, 0)
         end = _hidden(tracks, 1, 0, -1) + _hidden(tracks, 3, 2, -1)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (clearance, draw, eased, on_stage, pick_shapes, progress, reach,
-                                              times, to_clip, track, unit, yaw)
+from tabench.synth.motions._geometry import unit
+from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, rand_yaw, reach
+from tabench.synth.motions._timing import eased, progress, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 CW, CCW = -1.0, 1.0
@@ -27,7 +29,7 @@ def _horizontal(rng, ctx, angle_of_t):
     the orbiter's angle change (radians, counter-clockwise positive) over normalised time."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [orbiter, centre]
-    rot_c = yaw(rng)
+    rot_c = rand_yaw(rng)
 
     def sample():
         s_orb, s_cen = rng.uniform(0.35, 0.5), rng.uniform(0.5, 0.75)
@@ -37,8 +39,8 @@ def _horizontal(rng, ctx, angle_of_t):
         a0 = rng.uniform(0, 2 * np.pi)
         delta, timing = angle_of_t(t, rng)
         ang = a0 + delta
-        tracks = [track(shapes[0], colors[0], center + radius * unit(ang), s_orb, rotation=_spin(ang)),
-                  track(shapes[1], colors[1], np.tile(center, (len(t), 1)), s_cen, rotation=rot_c)]
+        tracks = [Track(shapes[0], colors[0], center + radius * unit(ang), s_orb, rotation=_spin(ang)),
+                  Track(shapes[1], colors[1], np.tile(center, (len(t), 1)), s_cen, rotation=rot_c)]
         params = dict(sizes=[s_orb, s_cen], center=center, radius=radius, start_angle_deg=np.degrees(a0),
                       shapes=shapes, **timing)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.2
@@ -83,7 +85,7 @@ def _vertical(rng, ctx, sense: float):
     """A floating centre object and an orbiter circling it in the x-z plane (facing the camera)."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [orbiter, centre]
-    rot_c = yaw(rng)
+    rot_c = rand_yaw(rng)
 
     def sample():
         s_orb, s_cen = rng.uniform(0.3, 0.4), rng.uniform(0.4, 0.55)
@@ -96,8 +98,8 @@ def _vertical(rng, ctx, sense: float):
         ang = a0 + sense * 2 * np.pi * turns * progress(t, t0, t1)
         pos = center + radius * np.c_[np.cos(ang), np.zeros_like(ang), np.sin(ang)]
         tumble = np.c_[np.zeros_like(ang), -ang, np.zeros_like(ang)]  # turns with the orbit, in its plane
-        tracks = [track(shapes[0], colors[0], pos, s_orb, rotation=tumble),
-                  track(shapes[1], colors[1], np.tile(center, (len(t), 1)), s_cen, rotation=rot_c)]
+        tracks = [Track(shapes[0], colors[0], pos, s_orb, rotation=tumble),
+                  Track(shapes[1], colors[1], np.tile(center, (len(t), 1)), s_cen, rotation=rot_c)]
         params = dict(sizes=[s_orb, s_cen], center=center, radius=radius, turns=turns,
                       sense="cw" if sense < 0 else "ccw", start_angle_deg=np.degrees(a0), start=t0, end=t1,
                       shapes=shapes)
@@ -140,8 +142,8 @@ def orbit_then_orbited(rng, ctx):
         second = (t >= t_mid)[:, None]
         a = np.where(second, a_stop, b0 + radius * unit(ang_a))
         b = np.where(second, a_stop + radius * unit(ang_b), b0)
-        tracks = [track(shapes[0], colors[0], a, sizes[0], rotation=_spin(np.where(second[:, 0], ang_a[-1], ang_a))),
-                  track(shapes[1], colors[1], b, sizes[1], rotation=_spin(np.where(second[:, 0], ang_b, ang_b[0])))]
+        tracks = [Track(shapes[0], colors[0], a, sizes[0], rotation=_spin(np.where(second[:, 0], ang_a[-1], ang_a))),
+                  Track(shapes[1], colors[1], b, sizes[1], rotation=_spin(np.where(second[:, 0], ang_b, ang_b[0])))]
         params = dict(sizes=sizes, radius=radius, turns=turns, first_center=b0, second_center=a_stop,
                       start=t0, switch=t_mid, second_start=t_mid + pause, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.2

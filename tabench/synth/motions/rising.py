@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (draw, eased, lateral_direction, on_stage, times, to_clip, track,
-                                              yaw)
+from tabench.synth.motions._layout import draw, lateral_direction, on_stage, rand_yaw
+from tabench.synth.motions._timing import eased, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import random_color
 
 
@@ -19,7 +20,7 @@ def _rise(rng, ctx, path, name: str):
     rise done (T,), non-decreasing from 0 to 1, plus its params."""
     t = times(ctx)
     shape, color = str(rng.choice(ctx.shapes)), random_color(rng)
-    r0 = yaw(rng)
+    r0 = rand_yaw(rng)
 
     def sample():
         size = rng.uniform(0.4, 0.65)
@@ -31,7 +32,7 @@ def _rise(rng, ctx, path, name: str):
         z = size + (top - size) * up
         spin = rng.uniform(-1.0, 1.0) * np.pi * p  # a slow turn about z while rising
         rot = np.c_[np.zeros_like(p), np.zeros_like(p), r0[2] + spin]
-        tr = track(shape, color, np.c_[base + side, z], size, rotation=rot)
+        tr = Track(shape, color, np.c_[base + side, z], size, rotation=rot)
         params = dict(size=size, base=base, top=top, start=t0, end=t1, shape=shape, **params)
         return [tr], params, on_stage([tr])
 

@@ -1,9 +1,8 @@
 """Shooting projectile (coarse class 17): a projectile flies in a ballistic arc from one corner of the stage
 to another and lands there.
 
-Horizontal speed is constant and height is a parabola in time, as for a thrown body. Where one position
-shoots, a launcher (a larger object, flat-topped when the shape pool has one) stands in the corner with the
-projectile resting on top of it; a second projectile is loaded (fades in on top) once the first has left.
+Horizontal speed is constant and height is a parabola in time, as for a thrown body. Projectiles rest on
+the ground in their corner before they are shot; there is no launcher (as in the paper).
 Corners are the stage's: x = +-(2.4-2.7), y about -1.9 (front) or 2.4 (back).
 """
 from __future__ import annotations
@@ -11,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (clearance, corner, draw, min_span, on_stage, perp, pick_shapes,
-                                              progress, times, to_clip, track)
+from tabench.synth.motions._geometry import perp
+from tabench.synth.motions._layout import clearance, corner, draw, on_stage, pick_shapes
+from tabench.synth.motions._timing import min_span, progress, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
-
-FLAT_TOPPED = ("cube", "cylinder")
-
 
 def _flight(t, start, end, t_launch: float, t_land: float, height: float) -> np.ndarray:
     """Positions (T, 3): at `start` until launch, a parabolic arc peaking `height` above the straight line,
@@ -34,46 +32,47 @@ def _tumble(rng, t, t_launch: float, t_land: float) -> np.ndarray:
     return np.c_[2 * np.pi * turns[0] * s, 2 * np.pi * turns[1] * s, np.full_like(s, rng.uniform(0, 2 * np.pi))]
 
 
-def _launcher_shape(rng, ctx) -> str:
-    pool = [s for s in ctx.shapes if s in FLAT_TOPPED] or list(ctx.shapes)
-    return str(rng.choice(pool))
+def _beside(corner_xy, u) -> np.ndarray:
+    """The unit step along x or y from a stage corner towards the stage that is furthest from the flight
+    line (direction u): where a second object can sit next to the first without leaving the stage."""
+    steps = [np.array([-np.sign(corner_xy[0]), 0.0]), np.array([0.0, -np.sign(corner_xy[1])])]
+    return max(steps, key=lambda d: abs(d @ perp(u)))
 
 
 def _shoot(rng, ctx, corners, n_projectiles: int = 1):
-    """A launcher at `corners(rng)[0]` shoots projectiles at `corners(rng)[1]` (side by side when two)."""
+    """A projectile resting on the ground at `corners(rng)[0]` is shot at `corners(rng)[1]` and lands there.
+    With two, the second waits just beside the first, rolls into the firing spot once the first is away,
+    and is shot from the same spot; they land side by side. Nothing else is in the scene: the paper's
+    projectile classes have no launcher (a static object in these classes only would name them)."""
     t = times(ctx)
-    shapes = [_launcher_shape(rng, ctx)] + pick_shapes(rng, ctx, n_projectiles)
-    colors = distinct_colors(rng, n_projectiles + 1)
-    launcher_yaw = (0.0, 0.0, float(rng.uniform(0, 2 * np.pi)))
+    shapes = pick_shapes(rng, ctx, n_projectiles)
+    colors = distinct_colors(rng, n_projectiles)
 
     def sample():
-        s_l = rng.uniform(0.5, 0.62)
-        sizes = rng.uniform(0.32, 0.42, n_projectiles)
+        sizes = rng.uniform(0.34, 0.45, n_projectiles)
         src, dst = corners(rng)
-        tracks = [track(shapes[0], colors[0], np.tile(src, (len(t), 1)), s_l, rotation=launcher_yaw)]
-        # Landing spots: the target corner, or two spots side by side across the line of flight.
-        n = perp((dst - src) / np.linalg.norm(dst - src))
-        spread = 0.0 if n_projectiles == 1 else (sizes.sum() * 1.42 + rng.uniform(0.2, 0.4)) / 2
-        spots = [dst + k * spread * n for k in ((0,) if n_projectiles == 1 else (-1, 1))]
-        fade = max(0.04, min_span(ctx, 3))
+        u = (dst - src) / np.linalg.norm(dst - src)
+        spread = 0.0 if n_projectiles == 1 else (sizes.sum() * 1.42 + rng.uniform(0.35, 0.55)) / 2
+        spots = [dst + k * 2 * spread * _beside(dst, u) for k in range(n_projectiles)]  # side by side, on stage
         t_launch = rng.uniform(0.12, 0.25)
-        flights = []
+        tracks, flights = [], []
         for k in range(n_projectiles):
             dur, height = rng.uniform(0.3, 0.42), rng.uniform(1.3, 2.0)
-            top = np.r_[src, 2 * s_l + sizes[k] + 0.02]  # resting on the launcher
-            land = np.r_[spots[k], sizes[k]]
-            loaded = 0.0 if k == 0 else t_launch - rng.uniform(0.03, 0.07) - fade  # when it shows up on top
-            pos = _flight(t, top, land, t_launch, t_launch + dur, height)
-            opacity = 1.0 if k == 0 else progress(t, loaded, loaded + fade)
-            tracks.append(track(shapes[k + 1], colors[k + 1], pos, sizes[k], opacity=opacity,
-                                rotation=_tumble(rng, t, t_launch, t_launch + dur), alive=t >= loaded))
-            flights.append(dict(size=sizes[k], loaded=loaded, launch=t_launch, land=t_launch + dur, height=height,
-                                target=spots[k]))
-            t_launch += dur * rng.uniform(0.35, 0.5) + fade  # the next one once this one is well away
-        params = dict(launcher_size=s_l, source=src, target=dst, projectiles=flights, shapes=shapes)
+            pos = _flight(t, np.r_[src, sizes[k]], np.r_[spots[k], sizes[k]], t_launch, t_launch + dur, height)
+            waiting = None
+            if k > 0:  # waits beside the firing spot (on the stage side), rolls into it after the previous shot
+                waiting = src + _beside(src, u) * (1.42 * (sizes[0] + sizes[k]) + rng.uniform(0.2, 0.35))
+                roll = progress(t, flights[-1]["launch"] + 0.05, t_launch - min_span(ctx, 2))
+                before = t < t_launch
+                pos[before, :2] = waiting + roll[before, None] * (src - waiting)
+            tracks.append(Track(shapes[k], colors[k], pos, sizes[k], rotation=_tumble(rng, t, t_launch, t_launch + dur)))
+            flights.append(dict(size=sizes[k], launch=t_launch, land=t_launch + dur, height=height,
+                                target=spots[k], waiting=waiting))
+            t_launch += dur * rng.uniform(0.45, 0.6) + min_span(ctx, 4)  # the next one once this one is well away
+        params = dict(source=src, target=dst, projectiles=flights, shapes=shapes)
         ok = on_stage(tracks) and flights[-1]["land"] <= 0.95  # lands, and is seen resting, before the end
         if n_projectiles > 1:
-            ok = ok and clearance(tracks, pairs=[(1, 2)]) > 0.1
+            ok = ok and clearance(tracks) > 0.1
         return tracks, params, ok
 
     tracks, params = draw(rng, sample, "shooting a projectile")
@@ -130,10 +129,10 @@ def shoot_two_swap(rng, ctx):
         heights = [rng.uniform(2.0, 2.5), rng.uniform(0.6, 0.9)]
         if rng.random() < 0.5:
             heights.reverse()
-        tracks = [track(shapes[0], colors[0], _flight(t, np.r_[a, sizes[0]], np.r_[b, sizes[0]], t_launch,
+        tracks = [Track(shapes[0], colors[0], _flight(t, np.r_[a, sizes[0]], np.r_[b, sizes[0]], t_launch,
                                                       t_launch + dur, heights[0]), sizes[0],
                         rotation=_tumble(rng, t, t_launch, t_launch + dur)),
-                  track(shapes[1], colors[1], _flight(t, np.r_[b, sizes[1]], np.r_[a, sizes[1]], t_launch,
+                  Track(shapes[1], colors[1], _flight(t, np.r_[b, sizes[1]], np.r_[a, sizes[1]], t_launch,
                                                       t_launch + dur, heights[1]), sizes[1],
                         rotation=_tumble(rng, t, t_launch, t_launch + dur))]
         params = dict(sizes=sizes, corners=[a, b], launch=t_launch, land=t_launch + dur, heights=heights,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (clearance, draw, eased, on_stage, pick_shapes, times, to_clip, track,
-                                              yaw)
+from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._timing import eased, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 
@@ -19,7 +20,7 @@ def _shrink(rng, ctx, start_sizes, end_sizes, what: str):
     t = times(ctx)
     n = len(start_sizes)
     shapes, colors = pick_shapes(rng, ctx, n, distinct=True), distinct_colors(rng, n)
-    rots = [yaw(rng) for _ in range(n)]
+    rots = [rand_yaw(rng) for _ in range(n)]
     t0, t1 = rng.uniform(0.1, 0.25), rng.uniform(0.65, 0.85)
     p = eased(t, t0, t1)
 
@@ -28,7 +29,7 @@ def _shrink(rng, ctx, start_sizes, end_sizes, what: str):
             spots = [np.array([rng.uniform(-1.0, 1.0), rng.uniform(-0.5, 1.5)])]
         else:
             spots = [np.array([side * rng.uniform(1.4, 1.8), rng.uniform(-0.3, 1.2)]) for side in (-1.0, 1.0)]
-        tracks = [track(shapes[k], colors[k], np.tile(spots[k], (len(t), 1)),
+        tracks = [Track(shapes[k], colors[k], np.tile(spots[k], (len(t), 1)),
                         start_sizes[k] + (end_sizes[k] - start_sizes[k]) * p, rotation=rots[k]) for k in range(n)]
         params = dict(start_sizes=start_sizes, end_sizes=end_sizes, positions=spots, start=t0, end=t1, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.2

@@ -8,8 +8,9 @@ import itertools
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._helpers_b import (clearance, corner, draw, min_span, on_stage, pick_shapes, progress,
-                                              reach, times, to_clip, track, yaw)
+from tabench.synth.motions._layout import clearance, corner, draw, on_stage, pick_shapes, rand_yaw, reach
+from tabench.synth.motions._timing import min_span, progress, times
+from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 CORNERS = ((-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0))  # (sx, sy): front left, front right, ...
@@ -27,11 +28,11 @@ def _teleporter(t, shape, color, size, rot, here, there, tm: dict):
     """A track at `here` until it has faded out, at `there` from when it starts fading in."""
     opacity = 1.0 - progress(t, tm["fade_out"], tm["gone"]) + progress(t, tm["back"], tm["shown"])
     pos = np.where((t < tm["back"])[:, None], here, there)
-    return track(shape, color, pos, size, opacity=opacity, rotation=rot, alive=opacity > 0)
+    return Track(shape, color, pos, size, opacity=opacity, rotation=rot, alive=opacity > 0)
 
 
 def _stay(t, shape, color, size, rot, where):
-    return track(shape, color, np.tile(where, (len(t), 1)), size, rotation=rot)
+    return Track(shape, color, np.tile(where, (len(t), 1)), size, rotation=rot)
 
 
 def _corner_jumps(rng, ctx, moves, extra_center: bool = False, what: str = "teleporting"):
@@ -40,7 +41,7 @@ def _corner_jumps(rng, ctx, moves, extra_center: bool = False, what: str = "tele
     t = times(ctx)
     n = len(moves) + int(extra_center)
     shapes, colors = pick_shapes(rng, ctx, n), distinct_colors(rng, n)
-    rots = [yaw(rng) for _ in range(n)]
+    rots = [rand_yaw(rng) for _ in range(n)]
     tm = _timing(rng, ctx)
 
     def sample():
@@ -92,7 +93,7 @@ def teleport_one_of_pair(rng, ctx):
     """Two objects side by side in a corner; one of them jumps to another corner, the other stays."""
     t = times(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [teleports, stays]
-    rots = [yaw(rng), yaw(rng)]
+    rots = [rand_yaw(rng), rand_yaw(rng)]
     tm = _timing(rng, ctx)
 
     def sample():

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabench.synth.motions._helpers_a import (FOOTPRINT, GAP, Track, const, ease_in, ease_out, lanes, offstage_x,
-                                              pick_shapes, rand_size, rand_yaw)
+from tabench.synth.motions._layout import FOOTPRINT, GAP, lanes, offstage_x, pick_shapes, rand_size, rand_yaw
+from tabench.synth.motions._timing import ease_in, ease_out
+from tabench.synth.motions._tracks import Track, const
 from tabench.synth.motions._util import distinct_colors, timeline
 
 

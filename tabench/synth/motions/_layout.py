@@ -1,0 +1,146 @@
+"""Random choices and layouts of the motion programs: shapes, sizes, turns, ground positions, and the checks
+a drawn layout must pass (on stage, no touching).
+
+Programs draw their layout with `draw`, which re-draws until the layout passes the program's own checks:
+rejection sampling keeps each program a plain description of the motion instead of a pile of special cases.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from tabench import TabenchError
+from tabench.synth.motions import MotionContext
+from tabench.synth.motions._geometry import unit
+from tabench.synth.motions._tracks import Track
+
+SIZE_RANGE = (0.45, 0.7)  # half-extent of an ordinary object: clearly visible at 112 px
+# A shape turned about z reaches further than its half-extent (a cube's corner: size * sqrt(2)); layouts
+# keep this much room so that no corner pokes into a neighbour whatever the yaw.
+FOOTPRINT = np.sqrt(2.0)
+REACH = 1.42
+GAP = 0.3  # free space kept between neighbouring objects
+ROUND_SHAPES = ("sphere", "cylinder", "torus", "capsule", "cone")  # reach = size in the ground plane
+# Where visible objects may go: inside the stage bounds of the contract ([-3.5, 3.5] x [-3.5, 3.5] x [0, 4])
+# with a margin, so objects stay in frame for both camera families.
+X_LIM = 3.0
+Y_LIM = (-2.6, 3.0)
+Z_MAX = 3.6
+
+
+def reach(shape: str) -> float:
+    """How far (in units of `size`) a shape reaches from its centre in the ground plane, for any yaw."""
+    return 1.0 if shape in ROUND_SHAPES else REACH
+
+
+# ----- random choices -------------------------------------------------------------------------------------
+def rand_size(rng: np.random.Generator, lo: float = SIZE_RANGE[0], hi: float = SIZE_RANGE[1]) -> float:
+    return float(rng.uniform(lo, hi))
+
+
+def rand_yaw(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A random turn about the vertical axis, so shapes show different faces."""
+    return (0.0, 0.0, float(rng.uniform(0, 2 * np.pi)))
+
+
+def pick_shapes(rng: np.random.Generator, ctx: MotionContext, k: int, distinct: bool = False,
+                exclude: tuple[str, ...] = ()) -> list[str]:
+    """k shapes from the set's pool (never from outside it); `distinct`: no shape twice."""
+    pool = [s for s in ctx.shapes if s not in exclude]
+    if not pool or (distinct and len(pool) < k):
+        raise TabenchError(f"shape pool {ctx.shapes} has too few shapes for this motion")
+    idx = rng.choice(len(pool), size=k, replace=not distinct)
+    return [pool[int(i)] for i in idx]
+
+
+def pick_shape(rng: np.random.Generator, ctx: MotionContext, exclude: tuple[str, ...] = ()) -> str:
+    return pick_shapes(rng, ctx, 1, exclude=exclude)[0]
+
+
+def require_shape(ctx: MotionContext, shape: str) -> None:
+    """Classes that name a shape ("changes into cube") only exist in the set whose pool holds it."""
+    if shape not in ctx.shapes:
+        raise TabenchError(f"this motion turns objects into a {shape}, which is not in the shape pool {ctx.shapes}")
+
+
+def lateral_direction(rng: np.random.Generator, max_tilt_deg: float = 25.0) -> np.ndarray:
+    """A unit ground direction mostly along x (+ or -, tilted in y by up to `max_tilt_deg`)."""
+    ang = np.radians(rng.uniform(-max_tilt_deg, max_tilt_deg)) + (np.pi if rng.random() < 0.5 else 0.0)
+    return unit(ang)
+
+
+def corner(rng: np.random.Generator, sx: float, sy: float) -> np.ndarray:
+    """A ground point near a stage corner: sx -1 left / +1 right (x), sy -1 front / +1 back (y)."""
+    return np.array([sx * rng.uniform(2.4, 2.7), (-1.9 if sy < 0 else 2.4) + rng.uniform(-0.2, 0.2)])
+
+
+# ----- placement ------------------------------------------------------------------------------------------
+def scatter(rng: np.random.Generator, sizes, x=(-2.8, 2.8), y=(-2.3, 2.8), gap: float = GAP,
+            avoid=(), tries: int = 2000) -> np.ndarray:
+    """Random ground positions (k, 2) for objects of the given sizes that keep `gap` between footprints,
+    and from each (x, y, reach) in `avoid`."""
+    placed: list[tuple[float, float, float]] = [tuple(a) for a in avoid]
+    out = []
+    for s in sizes:
+        r = s * FOOTPRINT
+        for _ in range(tries):
+            p = (float(rng.uniform(*x)), float(rng.uniform(*y)))
+            if all(np.hypot(p[0] - q0, p[1] - q1) >= r + rq + gap for q0, q1, rq in placed):
+                placed.append((p[0], p[1], r))
+                out.append(p)
+                break
+        else:
+            raise RuntimeError("could not place objects without overlap")  # a bug in the caller's ranges
+    return np.array(out, dtype=float)
+
+
+def lanes(rng: np.random.Generator, k: int, spacing: float, lo: float = -2.4, hi: float = 2.8) -> np.ndarray:
+    """k depth values (y) at least `spacing` apart, in random order: parallel paths that never cross."""
+    slack = (hi - lo) - spacing * (k - 1)
+    if slack < 0:
+        raise RuntimeError("lanes do not fit on the stage")
+    cuts = np.sort(rng.uniform(0, slack, size=k))  # spread the slack randomly between the lanes
+    ys = lo + cuts + spacing * np.arange(k)
+    return ys[rng.permutation(k)]
+
+
+def offstage_x(y: float, side: int) -> float:
+    """An x outside every camera's view (16:9 included) for an object at depth y on side -1 (left) / +1."""
+    return float(side * (10.0 + 0.5 * max(y, -2.0)))
+
+
+def draw(rng: np.random.Generator, sample: Callable[[], tuple], what: str, tries: int = 500):
+    """Call `sample()` until it returns a result whose last element (ok flag) is true; return the rest."""
+    for _ in range(tries):
+        *result, ok = sample()
+        if ok:
+            return result[0] if len(result) == 1 else tuple(result)
+    raise RuntimeError(f"could not draw a valid layout for {what} in {tries} tries")  # a bug, not user input
+
+
+# ----- checks used while drawing layouts ------------------------------------------------------------------
+def clearance(tracks: list[Track], pairs=None) -> float:
+    """Smallest free space between two objects over the clip (centre distance minus both reaches, see
+    `reach`), counting only frames where both exist and are visible."""
+    best = np.inf
+    idx = range(len(tracks))
+    for i, j in pairs if pairs is not None else [(i, j) for i in idx for j in idx if i < j]:
+        a, b = tracks[i], tracks[j]
+        both = a.visible() & b.visible()
+        if both.any():
+            d = (np.linalg.norm(a.position[both] - b.position[both], axis=1)
+                 - reach(a.shape) * a.per_frame("size")[both] - reach(b.shape) * b.per_frame("size")[both])
+            best = min(best, float(d.min()))
+    return best
+
+
+def on_stage(tracks: list[Track], x_lim: float = X_LIM, y_lim=Y_LIM, z_max: float = Z_MAX) -> bool:
+    """Every visible object stays inside the room kept for motion (see X_LIM, Y_LIM, Z_MAX)."""
+    for tr in tracks:
+        vis = tr.visible()
+        p = tr.position[vis]
+        if len(p) and (np.abs(p[:, 0]).max() > x_lim or p[:, 1].min() < y_lim[0] or p[:, 1].max() > y_lim[1]
+                       or p[:, 2].max() > z_max or (p[:, 2] - tr.per_frame("size")[vis]).min() < -1e-9):
+            return False
+    return True

@@ -20,11 +20,13 @@ DEFAULTS: dict = {
     "model": None,            # registry name; None = tabench.models.DEFAULT_CPU_MODEL
     "weights": None,          # a local checkpoint to start from (tabench.models.load_weights)
     "model_kwargs": {},       # extra builder arguments
-    "frames": None,           # clip length T; None = the model's default_frames
-    "size": None,             # crop size; None = the model's default_size
-    "sampling": "segment",    # segment (TSN) | dense
-    "frame_interval": 2,      # for dense sampling
-    "mean": None,             # per-channel normalisation; None = the clip dataset's default
+    # The clip input: None = the model's registry entry (`tabench models show NAME`); the run's config.yaml
+    # records the values used.
+    "frames": None,           # clip length T
+    "size": None,             # crop size
+    "sampling": None,         # segment (TSN) | dense
+    "frame_interval": None,   # for dense sampling
+    "mean": None,             # per-channel normalisation of [0, 1] pixels (CLIP's for CLIP-initialised models)
     "std": None,
     "crop": "center",         # center (random resized crop / centre crop) | full (the whole frame; Syn-TA)
     "crop_scale": None,       # [min, max] area of the train-time crop; None = [0.25, 1] (center), [0.6, 1] (full)
@@ -111,8 +113,11 @@ def _check_value(key: str, value, source: str):
             raise TabenchError(f"{source}: crop_scale must be [min, max] with 0 < min <= max <= 1, got {value!r}")
         return [float(v) for v in value]
     if key in ("mean", "std"):
-        if not (isinstance(value, (list, tuple)) and len(value) == 3):
+        if not (isinstance(value, (list, tuple)) and len(value) == 3
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             raise TabenchError(f"{source}: {key} must be a list of 3 numbers, got {value!r}")
+        if key == "std" and min(value) <= 0:
+            raise TabenchError(f"{source}: std must be positive, got {value!r}")
         return [float(v) for v in value]
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -121,10 +126,10 @@ def _check_value(key: str, value, source: str):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TabenchError(f"{source}: {key} must be a number, got {value!r}")
         value = float(value)
-    elif isinstance(default, int) or key in ("frames", "size", "threads"):
+    elif isinstance(default, int) or key in ("frames", "size", "threads", "frame_interval"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TabenchError(f"{source}: {key} must be an integer, got {value!r}")
-        if value < 0 or (key in ("epochs", "batch_size", "frames", "size", "threads", "eval_clips",
+        if value < 0 or (key in ("epochs", "batch_size", "frames", "size", "threads", "frame_interval", "eval_clips",
                                   "eval_crops", "log_every") and value < 1):
             raise TabenchError(f"{source}: {key} must be positive, got {value}")
     elif key in ("model", "weights", "cache_dir") and not isinstance(value, str):

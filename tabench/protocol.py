@@ -47,8 +47,8 @@ def check_level(cfg: dict, level: str) -> None:
         raise TabenchError(f"--level must be coarse or fine, got {level!r}")
     from tabench.models import model_info
 
-    flag = getattr(model_info(cfg["model"]), "video_text", None)
-    if flag is None:  # a registry without the flag (or a stand-in): ask the model itself
+    flag = getattr(model_info(cfg["model"]), "video_text", None)  # a registry fact: no model is built
+    if flag is None:  # a stand-in without the registry's facts: ask the model itself
         flag = hasattr(_meta_model(cfg), "set_class_texts")
     if not flag:
         raise TabenchError(f"fine level needs a video-text model; {cfg.get('model')!r} is a unimodal classifier "
@@ -66,13 +66,11 @@ def _meta_model(cfg: dict):
 
 
 def resolve_clip_shape(cfg: dict) -> dict:
-    """Fill in frames/size from the model's defaults, so the saved config says what was used."""
-    if cfg.get("frames") and cfg.get("size"):
-        return cfg
-    from tabench.train import clip_shape
+    """Fill in the clip input (frames, size, sampling, normalisation) from the model's registry entry, so the
+    saved config says what was used."""
+    from tabench.train import resolve_input
 
-    frames, size = clip_shape(cfg, _meta_model(cfg))
-    return {**cfg, "frames": frames, "size": size}
+    return resolve_input(cfg)
 
 
 def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> None:
@@ -120,6 +118,8 @@ def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: in
     model, ckpt = load_trained_model(run_dir / f"train{train_set}", which, device)
     tcfg = ckpt["config"]
     frames, size = int(tcfg["frames"]), int(tcfg["size"])
+    # evaluate with the sampling and normalisation the model was trained with
+    cfg = {**cfg, **{k: tcfg[k] for k in ("sampling", "frame_interval", "mean", "std") if tcfg.get(k) is not None}}
     views = (int(cfg["eval_clips"]), int(cfg["eval_crops"]))
     stored = ckpt.get("val_predictions")
     metrics, preds, times, reused = {}, {}, {}, {}

@@ -145,28 +145,62 @@ def build_model(cfg: dict, num_classes: int) -> nn.Module:
                         **(cfg.get("model_kwargs") or {}))
 
 
-def clip_shape(cfg: dict, model: nn.Module) -> tuple[int, int]:
-    """(frames, size): the config's, else the model's defaults."""
-    frames = cfg.get("frames") or getattr(model, "default_frames", None) or 8
-    size = cfg.get("size") or getattr(model, "default_size", None) or 112
-    return int(frames), int(size)
+INPUT_KEYS = ("frames", "size", "sampling", "frame_interval", "mean", "std")
+
+
+def resolve_input(cfg: dict, model: nn.Module | None = None) -> dict:
+    """The config with its clip input keys (`INPUT_KEYS`) filled in where it leaves them unset: from the built
+    `model`'s `default_frames`/`default_size` when given, else `model_kwargs` frames/size, else the model's
+    registry entry (`ModelInfo`: frames, size, sampling, frame_interval, input_mean, input_std). Nothing is built
+    unless the registry entry lacks a fact (a stand-in model), so the saved config says what the data pipeline
+    used without costing a model."""
+    import tabench.models as zoo
+
+    cfg = resolve_model(cfg)
+    if all(cfg.get(k) is not None for k in INPUT_KEYS):
+        return cfg
+    info = zoo.model_info(cfg["model"])
+    kw = cfg.get("model_kwargs") or {}
+    facts = {"frames": kw.get("frames", getattr(info, "frames", None)),
+             "size": kw.get("size", getattr(info, "size", None)),
+             "sampling": getattr(info, "sampling", None) or "segment",
+             "frame_interval": getattr(info, "frame_interval", None) or 2,
+             "mean": list(getattr(info, "input_mean", None) or zoo.KINETICS_MEAN),
+             "std": list(getattr(info, "input_std", None) or zoo.KINETICS_STD)}
+    if model is None and (facts["frames"] is None or facts["size"] is None) and not (cfg.get("frames") and cfg.get("size")):
+        with torch.device("meta"):
+            model = build_model({**cfg, "weights": None}, 2)
+    if model is not None:
+        facts["frames"] = getattr(model, "default_frames", None) or facts["frames"]
+        facts["size"] = getattr(model, "default_size", None) or facts["size"]
+    out = dict(cfg)
+    for k in INPUT_KEYS:
+        if out.get(k) is None:
+            out[k] = facts[k]
+    out["frames"], out["size"], out["frame_interval"] = int(out["frames"]), int(out["size"]), int(out["frame_interval"])
+    out["mean"], out["std"] = [float(v) for v in out["mean"]], [float(v) for v in out["std"]]
+    return out
+
+
+def clip_shape(cfg: dict, model: nn.Module | None = None) -> tuple[int, int]:
+    """(frames, size): the config's, else the model's (see `resolve_input`)."""
+    r = resolve_input(cfg, model)
+    return r["frames"], r["size"]
 
 
 def make_dataset(cfg: dict, data: str | Path, set_id: int, split: str, level: str, train: bool,
                  frames: int, size: int, views: tuple[int, int] = (1, 1)):
+    """The clip dataset of one split, with the config's (else the model's) sampling and normalisation."""
     from tabench.data.clips import ClipDataset
 
-    kw = {}
-    if cfg.get("mean") is not None:
-        kw["mean"] = tuple(cfg["mean"])
-    if cfg.get("std") is not None:
-        kw["std"] = tuple(cfg["std"])
+    cfg = resolve_input({**cfg, "frames": frames, "size": size})
+    kw = {"mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
     cache = cfg.get("cache_dir")
     if cache is not None and not Path(cache).is_absolute():
         cache = str(Path(data) / cache)
     return ClipDataset(str(data), set_id=set_id, split=split, level=level, num_frames=frames, size=size,
-                       train=train, sampling=cfg.get("sampling", "segment"),
-                       frame_interval=int(cfg.get("frame_interval", 2)), num_clips=views[0], num_crops=views[1],
+                       train=train, sampling=cfg["sampling"],
+                       frame_interval=int(cfg["frame_interval"]), num_clips=views[0], num_crops=views[1],
                        hflip=bool(cfg.get("hflip")) and train, cache_dir=cache,
                        skip_corrupt=bool(cfg.get("skip_corrupt")), seed=int(cfg.get("seed", 0)),
                        crop=cfg.get("crop") or "center", crop_scale=cfg.get("crop_scale"), **kw)
@@ -311,8 +345,8 @@ def prepare(cfg: dict, data: str | Path, train_set: int, out: Path, level: str) 
     seed_all(seed)
     cfg = resolve_model(cfg)
     model = build_model(cfg, len(class_names))  # same seed on every rank; DDP also broadcasts rank 0's
-    frames, size = clip_shape(cfg, model)
-    cfg = {**cfg, "frames": frames, "size": size}
+    cfg = resolve_input(cfg, model)  # what the data pipeline uses; config.yaml records it
+    frames, size = cfg["frames"], cfg["size"]
     set_label_texts(model, class_names)
     model.to(device)
 

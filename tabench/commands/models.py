@@ -14,10 +14,12 @@ def register(subparsers) -> None:
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     lp.add_argument("--cpu", action="store_true", help="only the CPU-sized models (train from scratch on a CPU)")
     lp.set_defaults(func=run_list)
-    ip = sub.add_parser("info", help="details of one model")
-    ip.add_argument("name", help="a registered model name (see `tabench models list`)")
-    ip.add_argument("--json", action="store_true", help="print the details as JSON")
-    ip.set_defaults(func=run_info)
+    for cmd in ("show", "info"):  # "info" is the older name of "show"
+        ip = sub.add_parser(cmd, help="one model's facts: input (frames, size, sampling, mean/std), parameters, paper"
+                            + ("" if cmd == "show" else " (same as show)"))
+        ip.add_argument("name", help="a registered model name (see `tabench models list`)")
+        ip.add_argument("--json", action="store_true", help="print the facts as one JSON object")
+        ip.set_defaults(func=run_info)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
 
@@ -29,7 +31,7 @@ def run_list(args) -> int:
     for n in names:
         i = model_info(n)
         tags = ", ".join(t for t, on in (("cpu default", n == DEFAULT_CPU_MODEL), ("cpu-sized", i.cpu_sized)) if on)
-        print(f"{n:<{width}}  {i.params / 1e6:7.2f}M params  {i.default_frames:>2d}x{i.default_size:<3d}  "
+        print(f"{n:<{width}}  {i.params_total / 1e6:7.2f}M params  {i.frames:>2d}x{i.size:<3d}  "
               f"{i.family}" + (f"  [{tags}]" if tags else ""))
     return 0
 
@@ -48,8 +50,16 @@ def run_info(args) -> int:
     print(f"{i.name}: {i.description}")
     print(f"  family:          {i.family}")
     print(f"  paper:           {i.paper}")
-    print(f"  parameters:      {i.params:,} (400 classes)" + (f"; published: {i.param_ref}" if i.param_ref else ""))
-    print(f"  default input:   {i.default_frames} frames x {i.default_size}x{i.default_size} (model.default_frames/size)")
+    print(f"  parameters:      {i.params_total:,} (400 classes), {i.params_trainable:,} trainable"
+          + (f"; published: {i.param_ref}" if i.param_ref else ""))
+    sampling = i.sampling + (f", every {i.frame_interval} frames" if i.sampling == "dense" else "")
+    print(f"  default input:   {i.frames} frames x {i.size}x{i.size} ({sampling})")
+    fmt = lambda v: "(" + ", ".join(f"{x:g}" for x in v) + ")"  # noqa: E731
+    print(f"  normalisation:   mean {fmt(i.input_mean)}, std {fmt(i.input_std)}")
+    if i.pretrained:
+        print(f"  starts from:     {i.pretrained} (--weights)")
     print(f"  CPU input:       {i.cpu_frames} frames x {i.cpu_size}x{i.cpu_size}")
+    if i.video_text:
+        print(f"  video-text:      yes (text encoder: {i.text_encoder}; coarse and fine levels)")
     print(f"  CPU-sized:       {'yes' if i.cpu_sized else 'no'}" + ("  (the default CPU model)" if d["cpu_default"] else ""))
     return 0

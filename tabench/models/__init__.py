@@ -14,7 +14,8 @@ import pkgutil
 import warnings
 
 from tabench.models._base import VideoClassifier
-from tabench.models._registry import ModelInfo, create_model, list_models, model_info, register_model
+from tabench.models._registry import (CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN, KINETICS_STD,
+                                      ModelInfo, create_model, list_models, model_info, register_model)
 from tabench.models.weights import WeightsReport, load_weights
 
 # The model `tabench` trains when none is named on a CPU. rgbdiff_tiny: frame differences cancel Syn-TA's static
@@ -24,7 +25,8 @@ from tabench.models.weights import WeightsReport, load_weights
 # Throughput: benchmarks/README.md, "Model throughput (CPU)".
 DEFAULT_CPU_MODEL = "rgbdiff_tiny"
 
-__all__ = ["DEFAULT_CPU_MODEL", "ModelInfo", "VideoClassifier", "WeightsReport", "create_model", "list_models",
+__all__ = ["CLIP_MEAN", "CLIP_STD", "DEFAULT_CPU_MODEL", "IMAGENET_MEAN", "IMAGENET_STD", "KINETICS_MEAN", "KINETICS_STD",
+           "ModelInfo", "VideoClassifier", "WeightsReport", "create_model", "list_models",
            "load_weights", "model_info", "register_model"]
 
 

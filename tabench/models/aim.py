@@ -13,7 +13,7 @@ from torch import nn
 
 from tabench.models._base import DropPath, VideoClassifier
 from tabench.models._clip_vit import LayerNorm, clip_mlp, init_clip_vit, resize_pos_embed
-from tabench.models._registry import register_model
+from tabench.models._registry import CLIP_MEAN, CLIP_STD, register_model
 
 TRAINABLE = ("Adapter", "temporal_embedding", "ln_post", "cls_head")
 
@@ -151,7 +151,8 @@ class AIM(VideoClassifier):
 
 @register_model(family="adapted image transformer (CLIP ViT)",
                 paper="Yang et al., AIM: Adapting Image Models for Efficient Video Action Recognition (ICLR 2023)",
-                default_frames=8, default_size=224, cpu_frames=8, cpu_size=112,
+                default_frames=8, default_size=224, cpu_frames=8, cpu_size=112, sampling="dense", frame_interval=16,
+                input_mean=CLIP_MEAN, input_std=CLIP_STD, pretrained="CLIP ViT-B/16",
                 param_ref="97M total, 11M tunable (AIM paper, ViT-B/16)")
 def aim_vit_b16(num_classes: int = 400, frames: int = 8, size: int = 224, drop_path_rate: float = 0.1,
                 dropout: float = 0.5) -> nn.Module:

@@ -11,7 +11,8 @@ from tabench.models._registry import register_model
 
 
 @register_model(family="3D CNN", paper="Carreira & Zisserman, Quo Vadis, Action Recognition? (CVPR 2017)",
-                default_frames=8, default_size=224, cpu_frames=8, cpu_size=112,
+                default_frames=8, default_size=224, cpu_frames=8, cpu_size=112, sampling="dense", frame_interval=8,
+                pretrained="Kinetics-400 (PySlowFast)",
                 param_ref="28.0M (PySlowFast/pytorchvideo I3D R50 8x8)")
 def i3d_r50(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
     """I3D R50 8x8: inflated 3D ResNet-50 (temporal kernels 5 in the stem, 3 in alternating blocks)."""

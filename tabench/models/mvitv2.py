@@ -305,7 +305,8 @@ class MViTv2(VideoClassifier):
 
 @register_model(family="multiscale transformer",
                 paper="Li et al., MViTv2: Improved Multiscale Vision Transformers (CVPR 2022)",
-                default_frames=16, default_size=224, cpu_frames=8, cpu_size=112,
+                default_frames=16, default_size=224, cpu_frames=8, cpu_size=112, sampling="dense", frame_interval=4,
+                pretrained="Kinetics-400 (PySlowFast)",
                 param_ref="34.5M (MViTv2 paper, MViTv2-S K400)")
 def mvitv2_s(num_classes: int = 400, frames: int = 16, size: int = 224, drop_path_rate: float = 0.2,
              dropout: float = 0.5) -> nn.Module:

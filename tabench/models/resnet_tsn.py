@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import nn
 
 from tabench.models._base import VideoClassifier
-from tabench.models._registry import register_model
+from tabench.models._registry import IMAGENET_MEAN, IMAGENET_STD, register_model
 
 
 class ResNetTSN(VideoClassifier):
@@ -37,6 +37,7 @@ class ResNetTSN(VideoClassifier):
 
 @register_model(family="2D CNN (TSN)", paper="He et al., Deep Residual Learning (CVPR 2016); TSN-style averaging",
                 default_frames=8, default_size=224, cpu_frames=8, cpu_size=112,
+                input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD, pretrained="ImageNet (torchvision ResNet-50)",
                 param_ref="23.5M backbone (ResNet-50 without fc)")
 def resnet50_tsn(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
     """2D ResNet-50 on each frame, frame features averaged (no temporal modelling: a context-only baseline)."""

@@ -178,7 +178,8 @@ class RevMViT(VideoClassifier):
 
 @register_model(family="reversible multiscale transformer",
                 paper="Mangalam et al., Reversible Vision Transformers (CVPR 2022)",
-                default_frames=16, default_size=224, cpu_frames=8, cpu_size=112,
+                default_frames=16, default_size=224, cpu_frames=8, cpu_size=112, sampling="dense", frame_interval=4,
+                pretrained="Kinetics-400 (PySlowFast)",
                 param_ref="34.9M (PySlowFast projects/rev README, Rev-MViT-B 16x4, K400)")
 def rev_mvit_b(num_classes: int = 400, frames: int = 16, size: int = 224, drop_path_rate: float = 0.05,
                dropout: float = 0.5) -> nn.Module:

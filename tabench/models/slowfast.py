@@ -27,7 +27,8 @@ class SlowFast(PTVNet):
 
 @register_model(family="two-pathway 3D CNN",
                 paper="Feichtenhofer et al., SlowFast Networks for Video Recognition (ICCV 2019)",
-                default_frames=32, default_size=224, cpu_frames=8, cpu_size=112,
+                default_frames=32, default_size=224, cpu_frames=8, cpu_size=112, sampling="dense", frame_interval=2,
+                pretrained="Kinetics-400 (PySlowFast)",
                 param_ref="34.6M (SlowFast R50 4x16 / 8x8)")
 def slowfast_r50(num_classes: int = 400, alpha: int = 4, dropout: float = 0.5) -> nn.Module:
     """SlowFast R50 8x8 (alpha=4, beta=1/8): 32 fast frames, 8 slow frames. alpha=8 gives the 4x16 variant."""

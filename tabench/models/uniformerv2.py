@@ -15,7 +15,7 @@ from torch import nn
 
 from tabench.models._base import DropPath, VideoClassifier
 from tabench.models._clip_vit import LayerNorm, clip_mlp, init_clip_vit, resize_pos_embed
-from tabench.models._registry import register_model
+from tabench.models._registry import CLIP_MEAN, CLIP_STD, register_model
 
 
 class LocalMHRA(nn.Module):
@@ -171,6 +171,7 @@ class UniFormerV2(VideoClassifier):
                 paper="Li et al., UniFormerV2: Spatiotemporal Learning by Arming Image ViTs with Video UniFormer "
                       "(ICCV 2023)",
                 default_frames=8, default_size=224, cpu_frames=8, cpu_size=112,
+                input_mean=CLIP_MEAN, input_std=CLIP_STD, pretrained="CLIP ViT-B/16",
                 param_ref="115M (UniFormerV2 paper, B/16 K400)")
 def uniformerv2_b16(num_classes: int = 400, frames: int = 8, size: int = 224, lmhra: bool = False,
                     drop_path_rate: float = 0.0, dropout: float = 0.5) -> nn.Module:

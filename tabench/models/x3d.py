@@ -33,14 +33,14 @@ def x3d_xs(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
 
 
 @register_model(family="3D CNN", paper=_PAPER, default_frames=13, default_size=160, cpu_frames=8, cpu_size=112,
-                param_ref="3.8M (X3D paper, Table 3)")
+                sampling="dense", frame_interval=6, pretrained="Kinetics-400 (PySlowFast)", param_ref="3.8M (X3D paper, Table 3)")
 def x3d_s(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
     """X3D-S: 13x160."""
     return _x3d(num_classes, 13, 160, 2.2, dropout)
 
 
 @register_model(family="3D CNN", paper=_PAPER, default_frames=16, default_size=224, cpu_frames=8, cpu_size=112,
-                param_ref="3.8M (X3D paper, Table 3)")
+                sampling="dense", frame_interval=5, pretrained="Kinetics-400 (PySlowFast)", param_ref="3.8M (X3D paper, Table 3)")
 def x3d_m(num_classes: int = 400, dropout: float = 0.5) -> nn.Module:
     """X3D-M: 16x224 (the variant used in the paper)."""
     return _x3d(num_classes, 16, 224, 2.2, dropout)

@@ -1,37 +1,25 @@
-"""Registering video-text models in tabench's model registry, marked `video_text=True` in `model_info` so the
-runner can tell them from unimodal models, and the one builder they all share."""
+"""Registering video-text models: `register_video_text` is `register_model` with the facts every video-text
+model shares (family "video-text", `video_text=True`, its text encoder, and CLIP's input normalisation when it is
+built on CLIP weights), and the one builder they all share."""
 from __future__ import annotations
 
-import dataclasses
-import inspect
-
-from tabench.models._registry import _INFO, ModelInfo, register_model
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoTextInfo(ModelInfo):
-    video_text: bool = True
-    text_encoder: str = ""  # "minilm" or "clip"
+from tabench.models._registry import CLIP_MEAN, CLIP_STD, KINETICS_MEAN, KINETICS_STD, register_model
 
 
 def register_video_text(*, paper: str, default_frames: int, default_size: int, cpu_sized: bool, text: str,
-                        cpu_frames: int | None = None, cpu_size: int | None = None, name: str | None = None):
-    """Like `register_model`, for a builder `(num_classes=None, class_texts=None, pretrained=None, **kw)`."""
-    kw = dict(family="video-text", paper=paper, default_frames=default_frames, default_size=default_size,
-              cpu_frames=cpu_frames, cpu_size=cpu_size, cpu_sized=cpu_sized, name=name)
-    if "video_text" in inspect.signature(register_model).parameters:
-        kw["video_text"] = True
-
-    def deco(builder):
-        register_model(**kw)(builder)
-        key = name or builder.__name__
-        info = _INFO[key]
-        fields = {f.name: getattr(info, f.name) for f in dataclasses.fields(info)}
-        fields.update(video_text=True, text_encoder=text)
-        _INFO[key] = VideoTextInfo(**fields)
-        return builder
-
-    return deco
+                        cpu_frames: int | None = None, cpu_size: int | None = None, name: str | None = None,
+                        sampling: str = "segment", frame_interval: int = 2, clip_init: bool | None = None,
+                        param_ref: str = ""):
+    """Like `register_model`, for a builder `(num_classes=None, class_texts=None, pretrained=None, **kw)`.
+    `clip_init` (default: text == "clip") says the vision tower starts from CLIP weights, so its frames are
+    normalised with CLIP's mean/std; the tiny MiniLM models train their ViT from scratch (Kinetics' mean/std)."""
+    clip = text == "clip" if clip_init is None else bool(clip_init)
+    return register_model(
+        family="video-text", paper=paper, default_frames=default_frames, default_size=default_size,
+        cpu_frames=cpu_frames, cpu_size=cpu_size, cpu_sized=cpu_sized, name=name, video_text=True,
+        text_encoder=text, input_mean=CLIP_MEAN if clip else KINETICS_MEAN,
+        input_std=CLIP_STD if clip else KINETICS_STD, sampling=sampling, frame_interval=frame_interval,
+        pretrained="CLIP ViT-B/16" if clip else "", param_ref=param_ref)
 
 
 def build(cls, *, size, pretrained, text, train_text, frames, class_texts, **kw):

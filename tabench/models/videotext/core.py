@@ -28,9 +28,6 @@ from tabench.models.videotext import clip_io
 # The prompt templates used by default: the caption itself and a few carriers (a frozen text encoder sees an
 # average of them, which is steadier than any single one).
 DEFAULT_TEMPLATES = ("{}", "a video of {}.", "a video showing {}.", "{}, a motion in a video.")
-# CLIP's input normalisation; a model built on CLIP weights expects frames normalised this way.
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 # Model sizes. "tiny" trains from scratch on 2 CPU cores; "b16" is CLIP ViT-B/16, the paper's configuration.
 SIZES = {
@@ -308,7 +305,7 @@ class VideoTextModel(nn.Module):
 
     def __init__(self, visual: nn.Module, text: TextTower, *, default_frames: int, default_size: int,
                  templates=DEFAULT_TEMPLATES, train_templates: str = "all", logit_scale: float = math.log(1 / 0.07),
-                 learn_scale: bool = True, class_texts=None, normalize=(CLIP_MEAN, CLIP_STD)):
+                 learn_scale: bool = True, class_texts=None):
         super().__init__()
         self.visual, self.text = visual, text
         self.embed_dim = visual.out_dim
@@ -327,7 +324,6 @@ class VideoTextModel(nn.Module):
             raise TabenchError(f"train_templates must be 'all' or 'random', got {train_templates!r}")
         self.train_templates = train_templates
         self.default_frames, self.default_size = int(default_frames), int(default_size)
-        self.input_mean, self.input_std = normalize
         self.class_texts: list[str] | None = None
         self._cache: torch.Tensor | None = None  # (K, n_templates, F) text features of a frozen text tower
         self._aux: torch.Tensor | None = None

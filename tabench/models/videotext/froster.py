@@ -101,7 +101,8 @@ def froster_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, tra
                  class_texts=class_texts, **kw)
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=224, cpu_sized=False, text="clip")
+@register_video_text(paper=PAPER, default_frames=8, default_size=224, cpu_sized=False, text="clip", sampling="dense",
+                     frame_interval=16)
 def froster_b16(num_classes=None, class_texts=None, pretrained=None, train_text=True, frames=8, **kw):
     """FROSTER-B/16 (8 frames): fine-tuned CLIP student, frozen CLIP teacher for video and text; needs CLIP weights."""
     return build(FROSTER, size="b16", pretrained=pretrained, text="clip", train_text=train_text, frames=frames,

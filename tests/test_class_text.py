@@ -18,9 +18,9 @@ def raw(dataset):
         return json.load(fh)
 
 
-def test_syn_ta_text_ships():
+def test_class_text_ships():
     # grows as the datasets land; every shipped file is checked by the tests below
-    assert "syn-ta" in SHIPPED
+    assert {"syn-ta", "ssv2-ta"} <= set(SHIPPED)
 
 
 @pytest.mark.parametrize("dataset", SHIPPED)
@@ -51,9 +51,7 @@ def test_masked_texts_contain_no_object_nouns(dataset):
             words = set(re.findall(r"[a-z]+(?:['’][a-z]+)?", entry["motion_masked"].lower()))
             phrase_hits = [n for n in nouns if " " in n and n in entry["motion_masked"].lower()]
             assert not (words & set(nouns)) and not phrase_hits, (level, key, words & set(nouns), phrase_hits)
-            if entry["motion"] != entry["motion_masked"]:
-                masked_some += 1
-                assert "object" in entry["motion_masked"].lower(), (level, key)
+            masked_some += entry["motion"] != entry["motion_masked"]
     # the list is not decorative: the unmasked motion texts do name objects from it
     assert masked_some >= len(d["fine"]) // 4
 

@@ -417,7 +417,11 @@ def train_one_epoch(loop: Loop, epoch: int, progress: Progress, writer=None) -> 
         y = batch["label"].to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=loop.amp_dtype, enabled=loop.amp_dtype is not None):
             logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+            # methods trained with their own loss only (ActionCLIP's / EZ-CLIP's KL loss) add no cross-entropy
+            if getattr(raw, "uses_cross_entropy", True):
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
+            else:
+                loss = logits.new_zeros((), dtype=torch.float32)
             if hasattr(raw, "auxiliary_loss"):
                 aux = raw.auxiliary_loss(y)  # labels: ActionCLIP's KL loss pairs same-class clips
                 if aux is not None:

@@ -200,6 +200,24 @@ def test_auxiliary_loss_and_class_texts_are_used(tiny_data, tmp_path, monkeypatc
     assert calls["texts"][0] == load("syn-ta").labels(1, "coarse")
 
 
+def test_a_method_with_its_own_loss_gets_no_cross_entropy(tiny_data, tmp_path, monkeypatch):
+    """ActionCLIP and EZ-CLIP train with their KL loss only (`uses_cross_entropy = False`): the loop adds no CE."""
+    import tabench.train as T
+
+    real_build, real_ce, ce_calls, aux_calls = T.build_model, T.F.cross_entropy, [], []
+
+    def build(cfg, num_classes):
+        m = real_build(cfg, num_classes)
+        m.uses_cross_entropy = False
+        m.auxiliary_loss = lambda targets=None: aux_calls.append(1) or sum(p.float().pow(2).sum() for p in m.parameters()) * 1e-3
+        return m
+
+    monkeypatch.setattr(T, "build_model", build)
+    monkeypatch.setattr(T.F, "cross_entropy", lambda *a, **k: ce_calls.append(1) or real_ce(*a, **k))
+    summary = T.train(tiny_config(epochs=1), tiny_data, 1, tmp_path / "own")
+    assert len(aux_calls) == summary["steps"] > 0 and ce_calls == []
+
+
 # ------------------------------------------------------------------------------------------------ CLI and DDP
 def test_cli_train_and_clear_errors(tiny_data, tmp_path, capsys):
     out = tmp_path / "cli"

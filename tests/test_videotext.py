@@ -72,7 +72,11 @@ def test_method_trains_a_step_and_recognises_unseen_captions(name):
     assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
     learned = [n for n, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0]
     assert any(n.startswith("text_proj") for n in learned)  # MiniLM captions reach the video space
-    assert any(n.startswith(("visual.", "adapters", "prompts", "prompt_context", "message")) for n in learned)
+    assert any(n.startswith(("visual.", "adapters", "temporal_prompts", "message")) for n in learned)
+    # every trainable parameter got a gradient (DDP needs that; a zero-initialised adapter's input layer gets
+    # an all-zero one on the first step). The disentangled variant is issue 12's (its fine projection).
+    if not name.startswith("ezclip_disentangle"):
+        assert not [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     opt.step()
     for k, v in model.named_parameters():
         if k in frozen_before:
@@ -401,3 +405,81 @@ def test_vt_minilm_tiny_encoders():
         assert default.eval()(_clips(2, 8, 48)).shape == r3d.eval()(_clips(2, 8, 48)).shape == (2, 3)
     with pytest.raises(TabenchError, match="encoder"):
         create_model("vt_minilm_tiny", num_classes=3, class_texts=texts, encoder="vit")
+
+
+# ------------------------------------------------------------------------------------------ EZ-CLIP as published
+def test_ezclip_b16_trains_exactly_the_official_parameters():
+    """EZ-CLIP-B/16: 12 x 8 temporal prompts (768) + visual adapters 768->192 + text adapters 512->128 = 5.20M, as
+    the paper's ~5.2M; CLIP frozen, logit scale included."""
+    with torch.device("meta"):
+        model = create_model("ezclip_b16", num_classes=400)
+    trained = {n: p.numel() for n, p in model.named_parameters() if p.requires_grad}
+    assert sum(trained.values()) == 12 * 8 * 768 + 12 * (2 * 768 * 192 + 192 + 768) + 12 * (2 * 512 * 128 + 128 + 512)
+    assert sum(trained.values()) == 5_204_736
+    assert tuple(model.temporal_prompts.shape) == (12, 8, 768) and not model.logit_scale.requires_grad
+    assert all(n.startswith(("temporal_prompts", "adapters.")) or ".adapter." in n for n in trained)
+    assert len(model.text_adapters) == 12 and model.uses_cross_entropy is False
+
+
+def test_ezclip_motion_loss_is_the_official_formula():
+    from tabench.models.videotext.ezclip import motion_loss
+
+    e = torch.tensor([[[0.0, 1.0], [2.0, 1.0], [4.0, 4.0]]])  # (B=1, T=3, D=2)
+    # central differences with replicated ends: t0: e1-e0, t1: (e2-e0), t2: e2-e1 ; halved
+    c = (torch.tensor([[2.0, 0.0], [4.0, 3.0], [2.0, 3.0]]) / 2).mean()
+    v = e[0].var(0).mean()  # unbiased variance over time, mean over channels
+    assert motion_loss(e).item() == pytest.approx(1 / (c + v + 1).item())
+    assert motion_loss(torch.zeros(2, 4, 3)).item() == 1.0  # a still video: the largest loss
+
+
+def test_ezclip_block_matches_the_official_equations():
+    """One block by hand: the frame's prompt = P[t] + mean of its tokens, through the block's own ln_1 and attention
+    across frames (no residual), appended for the spatial attention, dropped before adapter and MLP."""
+    torch.manual_seed(0)
+    model = create_model("ezclip_minilm_tiny", num_classes=2, class_texts=["a", "b"]).eval()
+    for a in model.adapters:  # non-zero adapters, so the order adapter -> MLP matters
+        nn.init.normal_(a.up.weight, std=0.1)
+    vis, b, t = model.visual, 2, 3
+    x = torch.randn(b * t, 5, vis.width)
+    layer = vis.layers[0]
+    attn = lambda h: layer.self_attn(hidden_states=layer.layer_norm1(h))[0]  # noqa: E731
+    p = model.temporal_prompts[0, :t] + x.view(b, t, 5, -1).mean(2)
+    p = attn(p)
+    h = torch.cat([x, p.reshape(b * t, 1, -1)], 1)
+    h = (h + attn(h))[:, :5]
+    h = model.adapters[0](h)
+    want = h + layer.mlp(layer.layer_norm2(h))
+    with torch.no_grad():
+        assert torch.allclose(model.block(0, x, b, t), want, atol=1e-5)
+        assert torch.allclose(model.adapters[0](x), x + model.adapters[0].up(F.gelu(model.adapters[0].down(x))))
+    with pytest.raises(TabenchError, match="frames"):
+        model.block(0, torch.randn(9 * 2, 5, vis.width), 2, 9)
+
+
+def test_ezclip_and_actionclip_train_with_the_kl_loss_only(tmp_path):
+    """No cross-entropy: the official loss is ActionCLIP's KL loss (+ EZ-CLIP's motion loss); evaluation averages
+    per-template softmax scores."""
+    from tabench.models.videotext.core import kl_video_text_loss
+
+    torch.manual_seed(0)
+    v, t = F.normalize(torch.randn(4, 8), dim=-1), F.normalize(torch.randn(4, 8), dim=-1)
+    y = torch.tensor([0, 1, 0, 2])
+    logits = 10 * v @ t.t()
+    truth = F.softmax(10 * (y[:, None] == y[None]).float(), 1)
+    want = sum(nn.KLDivLoss(reduction="mean")(F.log_softmax(z, 1), truth) * 4 for z in (logits, logits.t())) / 2
+    assert kl_video_text_loss(v, t, y, torch.tensor(10.0)).item() == pytest.approx(want.item(), rel=1e-5)
+    for name in ("ezclip_minilm_tiny", "actionclip_minilm_tiny"):
+        model = create_model(name, num_classes=3, class_texts=SET1[:3], templates=("{}", "a video of {}."))
+        assert model.uses_cross_entropy is False
+        model.train()
+        model(_clips(4))
+        with pytest.raises(TabenchError, match="labels"):
+            model.auxiliary_loss()
+        model.eval()
+        with torch.no_grad():
+            out = model(_clips(2))
+            video = F.normalize(model.encode_video(_clips(2)), dim=-1)
+            per = model.template_embeddings()
+            scale = model.logit_scale.exp()
+            probs = torch.stack([(scale * video @ per[:, j].t()).softmax(-1) for j in range(2)]).mean(0)
+        assert torch.allclose(out.exp(), probs, atol=1e-5)

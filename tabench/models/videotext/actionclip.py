@@ -1,24 +1,26 @@
 """ActionCLIP (Wang et al., "ActionCLIP: A New Paradigm for Video Action Recognition", 2021): "pre-train,
 prompt, fine-tune". Its mechanisms here:
 
-* prompt ensemble: 16 text templates; in training each class text gets one template drawn at random per step,
-  at evaluation the class embedding is the average over all templates;
+* prompt ensemble: 16 text templates; in training each class text gets one template drawn at random per step
+  (the official code draws one per sample; here one per class and step, shared by that class's samples);
 * temporal fusion transformer ("Transf"): a transformer over the frame embeddings with learned frame positions,
   its output added back to its input and averaged over time;
-* the KL video-text loss: in a batch, video i and the text of video j's class form a positive pair whenever the
-  two videos share a class (so several positives per row); the softmax over the batch similarities is pulled to
-  that uniform-over-positives target in both directions (video->text and text->video), symmetric KL.
-  `auxiliary_loss(targets)` returns it (it needs the batch labels).
+* the KL video-text loss (its only training loss: `uses_cross_entropy = False`, as in the official train.py):
+  in a batch, video i and the text of video j's class form a positive pair whenever the two videos share a class;
+  both directions (video->text, text->video) are pulled by KL divergence to softmax(10 * same-class matrix)
+  (`core.kl_video_text_loss`). `auxiliary_loss(targets)` returns it (it needs the batch labels);
+* evaluation as the official test.py: one softmax over the classes per template, averaged over the templates
+  (`template_scoring = "softmax"`), not an average of the templates' text embeddings.
 """
 from __future__ import annotations
 
-import warnings
+import math
 
 import torch
-import torch.nn.functional as F
 
+from tabench import TabenchError
 from tabench.models.videotext._register import build, register_video_text
-from tabench.models.videotext.core import TemporalVideoText
+from tabench.models.videotext.core import TemporalVideoText, kl_video_text_loss
 
 PAPER = "Wang et al., ActionCLIP: A New Paradigm for Video Action Recognition (arXiv 2021)"
 
@@ -31,41 +33,27 @@ TEMPLATES = (
 )
 
 
-def kl_video_text_loss(video: torch.Tensor, text: torch.Tensor, targets: torch.Tensor, scale: torch.Tensor):
-    """ActionCLIP's loss for normalised video (B, D) and class text (K, D) embeddings and labels (B,)."""
-    pair_text = text[targets]  # the text of each video's class
-    logits = scale * video @ pair_text.t()  # (B videos, B texts)
-    same = (targets[:, None] == targets[None, :]).to(logits.dtype)
-    truth = same / same.sum(1, keepdim=True)
-    v2t = F.kl_div(F.log_softmax(logits, 1), truth, reduction="batchmean")
-    t2v = F.kl_div(F.log_softmax(logits.t(), 1), truth, reduction="batchmean")
-    return (v2t + t2v) / 2
-
-
 class ActionCLIP(TemporalVideoText):
     method = "actionclip"
+    uses_cross_entropy = False
+    template_scoring = "softmax"
 
     def __init__(self, visual, text, *, kl_weight: float = 1.0, **kw):
         kw.setdefault("templates", TEMPLATES)
         kw.setdefault("train_templates", "random")
         super().__init__(visual, text, **kw)
         self.kl_weight = float(kl_weight)
-        self._warned = False
 
     def auxiliary_loss(self, targets: torch.Tensor | None = None) -> torch.Tensor:
         """The KL video-text loss of the last forward over same-class pairs; needs the batch labels."""
-        zero = self.logit_scale.new_zeros(())
-        if not self.training or self.kl_weight == 0:
-            return zero
+        if not self.training:
+            return self.logit_scale.new_zeros(())
         if targets is None:
-            if not self._warned:
-                warnings.warn("ActionCLIP's KL loss needs the batch labels: call model.auxiliary_loss(targets); "
-                              "training with cross-entropy only", stacklevel=2)
-                self._warned = True
-            return zero
+            raise TabenchError("ActionCLIP's loss needs the batch labels: call model.auxiliary_loss(targets)")
         video, text = self._last
-        scale = self.logit_scale.clamp(max=4.6052).exp()
-        return self.kl_weight * kl_video_text_loss(video, text, targets.to(video.device), scale)
+        targets = targets.to(video.device)
+        scale = self.logit_scale.clamp(max=math.log(100.0)).exp()
+        return self.kl_weight * kl_video_text_loss(video.float(), text.float()[targets], targets, scale)
 
 
 @register_video_text(paper=PAPER, default_frames=8, default_size=64, cpu_sized=True, text="minilm")

@@ -140,6 +140,35 @@ class CLIPText(TextTower):
         out = self.text_model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
         return self.projection(out.pooler_output)
 
+    def add_adapters(self, ratio: float = 0.25, drop_path: float = 0.0, zero_init: bool = True) -> nn.ModuleList:
+        """Put an `Adapter` after the attention of every text layer (EZ-CLIP's text adapters), in place; the
+        layers keep their parameter names, each gains `.adapter`. Returns the adapters."""
+        layers = self.text_model.encoder.layers
+        rates = _linspace(drop_path, len(layers))
+        for i, layer in enumerate(layers):
+            layers[i] = AdaptedLayer(layer, Adapter(layer.layer_norm1.normalized_shape[0], ratio, zero_init),
+                                     DropPath(rates[i]))
+        return nn.ModuleList(layer.adapter for layer in layers)
+
+
+class AdaptedLayer(nn.Module):
+    """A transformers CLIP encoder layer with an adapter between attention and MLP:
+    x = x + drop(attn(ln1(x))); x = adapter(x); x = x + drop(mlp(ln2(x))). It keeps the layer's children (and so
+    its parameter names) and its call signature, so CLIP's own encoder loop, masks and pooling run unchanged."""
+
+    def __init__(self, layer: nn.Module, adapter: nn.Module, drop_path: nn.Module | None = None):
+        super().__init__()
+        self.self_attn, self.layer_norm1 = layer.self_attn, layer.layer_norm1
+        self.mlp, self.layer_norm2 = layer.mlp, layer.layer_norm2
+        self.adapter, self.drop_path = adapter, drop_path or nn.Identity()
+
+    def forward(self, hidden_states, attention_mask=None, *args, **kwargs):
+        kwargs.pop("output_attentions", None)
+        h = hidden_states + self.drop_path(self.self_attn(hidden_states=self.layer_norm1(hidden_states),
+                                                          attention_mask=attention_mask, **kwargs)[0])
+        h = self.adapter(h)
+        return h + self.drop_path(self.mlp(self.layer_norm2(h)))
+
 
 # ------------------------------------------------------------------------------------- image ViT
 class FrameViT(nn.Module):
@@ -273,18 +302,55 @@ class TemporalTransformer(nn.Module):
 
 
 class Adapter(nn.Module):
-    """Bottleneck adapter x -> x + up(act(down(x))); `up` starts at zero so an adapted frozen block starts as the
-    original block."""
+    """Bottleneck adapter x -> x + up(act(down(x))) (GELU); `up` starts at zero so an adapted frozen block starts
+    as the original block (EZ-CLIP's `init_adapter` zeroes its D_fc2 the same way)."""
 
-    def __init__(self, dim: int, ratio: float = 0.25):
+    def __init__(self, dim: int, ratio: float = 0.25, zero_init: bool = True):
         super().__init__()
         hidden = max(8, int(dim * ratio))
         self.down, self.act, self.up = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
+        if zero_init:
+            nn.init.zeros_(self.up.weight)
+            nn.init.zeros_(self.up.bias)
 
     def forward(self, x):
         return x + self.up(self.act(self.down(x)))
+
+
+def _linspace(top: float, n: int) -> list[float]:
+    """Stochastic-depth rates 0 .. top over n blocks (plain floats: works on the meta device too)."""
+    return [top * i / (n - 1) if n > 1 else 0.0 for i in range(n)]
+
+
+class DropPath(nn.Module):
+    """Stochastic depth, identity at evaluation. The OpenAI-CLIP-based method codes (EZ-CLIP, ActionCLIP) apply
+    timm's drop_path to sequence-first (L, N, D) tensors, so what they drop is token positions shared across the
+    batch, not samples; on our batch-first (N, L, D) tensors the same mask is (1, L, 1)."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = 1 - self.p
+        mask = x.new_empty((1, x.shape[1]) + (1,) * (x.ndim - 2)).bernoulli_(keep)
+        return x * mask / keep
+
+
+def kl_video_text_loss(video: torch.Tensor, text: torch.Tensor, targets: torch.Tensor,
+                       scale: torch.Tensor) -> torch.Tensor:
+    """ActionCLIP's KL loss (also EZ-CLIP's): normalised video (B, D) and the text of each sample's class (B, D);
+    logits = scale * video @ text.T in both directions (video->text, text->video), each pulled by KL divergence to
+    softmax(10 * G), G[i, j] = 1 when samples i and j share a class; KLDivLoss(mean) * B (= "batchmean" for a
+    (B, B) matrix), the two averaged."""
+    logits = scale * video @ text.t()
+    same = (targets[:, None] == targets[None, :]).to(logits.dtype)
+    truth = F.softmax(10 * same, dim=1)
+    v2t = F.kl_div(F.log_softmax(logits, 1), truth, reduction="batchmean")
+    t2v = F.kl_div(F.log_softmax(logits.t(), 1), truth, reduction="batchmean")
+    return (v2t + t2v) / 2
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -302,6 +368,13 @@ class VideoTextModel(nn.Module):
 
     video_text = True
     method = "core"
+    # False where the official method trains with its own loss only (`auxiliary_loss(targets)`, e.g. ActionCLIP's
+    # and EZ-CLIP's KL loss): the training loop then adds no cross-entropy on the logits.
+    uses_cross_entropy = True
+    # How several prompt templates are combined at evaluation: "embedding" averages the text embeddings of the
+    # templates (CLIP's prompt ensemble); "softmax" averages per-template class probabilities (ActionCLIP's and
+    # EZ-CLIP's test.py), and the logits returned are then the log of those averaged probabilities.
+    template_scoring = "embedding"
 
     def __init__(self, visual: nn.Module, text: TextTower, *, default_frames: int, default_size: int,
                  templates=DEFAULT_TEMPLATES, train_templates: str = "all", logit_scale: float = math.log(1 / 0.07),
@@ -374,6 +447,19 @@ class VideoTextModel(nn.Module):
         t = self.text_features().to(self.logit_scale.device)
         return F.normalize(self.text_proj(t), dim=-1)
 
+    def template_embeddings(self) -> torch.Tensor:
+        """(K, n_templates, D) normalised class embeddings, one per prompt template."""
+        if self.class_texts is None:
+            raise TabenchError("no label space: call model.set_class_texts([...]) first")
+        if not self.text.trainable and self._cache is not None and self._cache.shape[0] == len(self.class_texts):
+            feats = self._cache
+        else:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self.text.trainable):
+                feats = self._encode_prompts(self.class_texts, self.templates)
+            if not self.text.trainable:
+                self._cache = feats
+        return F.normalize(self.text_proj(feats.to(self.logit_scale.device)), dim=-1)
+
     # ----- video side
     def frames(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, T, H, W) -> (B*T, 3, H, W)."""
@@ -391,6 +477,12 @@ class VideoTextModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._aux = None
         video = F.normalize(self.encode_video(x), dim=-1)
+        if not self.training and self.template_scoring == "softmax" and len(self.templates) > 1:
+            per_template = self.template_embeddings().to(video.dtype)  # (K, n, D)
+            self._last = (video, F.normalize(per_template.mean(1), dim=-1))
+            scale = self.logit_scale.clamp(max=math.log(100.0)).exp()
+            probs = (scale * torch.einsum("bd,knd->bnk", video, per_template)).softmax(-1).mean(1)
+            return probs.clamp_min(1e-30).log()
         text = self.class_embeddings().to(video.dtype)
         self._last = (video, text)
         scale = self.logit_scale.clamp(max=math.log(100.0)).exp()

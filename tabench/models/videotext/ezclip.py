@@ -1,110 +1,129 @@
-"""EZ-CLIP (Ahmad, Chanda & Rawat, "EZ-CLIP: Efficient Zero-Shot Video Action Recognition", 2024): CLIP stays
-frozen (image and text encoders); only small parts learn:
+"""EZ-CLIP (Ahmad, Chanda & Rawat, "EZ-CLIP: Efficient Zero-Shot Video Action Recognition", TMLR 2025), as its
+official code (github.com/Shahzadnit/EZ-CLIP, `clip/model.py`, `utils/KLLoss.py`, `train.py`) builds and trains
+it with the K-400 config (`prompt.use: True`, `DEEP: True`, `T_Adapter: False`, `use_motion_loss: True`):
 
-* temporal visual prompts: at every ViT block each frame gets a few learnable prompt tokens (specific to its
-  position in the clip) plus a temporal context computed by attention over the [CLS] tokens of all frames of
-  the video; they join the frame's tokens for that block and are dropped after it, so temporal information
-  reaches the frozen spatial attention without changing it;
-* spatial adapters: a bottleneck adapter (zero-initialised, so training starts from CLIP) on each block's
-  attention output;
-* the motion loss: it rewards frame embeddings that change over time (their spread around the clip mean and
-  the size of frame-to-frame differences), steering the prompts towards motion rather than appearance.
-  Here L_motion = 1 - (mean ||e_t+1 - e_t|| / 2 + sqrt(sum of temporal variances)) / 2 on unit frame
-  embeddings e_t, which lies in [0, 1]; `auxiliary_loss()` returns motion_weight * L_motion.
+* CLIP stays frozen, image and text encoders, logit scale included; what learns is every parameter named
+  "prompt" or "Adapter" there (here `temporal_prompts` and `adapters`/`text_adapters`): 5.20M for ViT-B/16.
+* **Temporal visual prompts**, one learnable token per frame per layer (`temporal_prompts`, (layers, frames,
+  width), uniform in +-sqrt(6 / (3*16*16 + width)), dropout 0.1). In block i the token of frame t is
+  P[i, t] + the mean of that frame's input tokens; the T tokens of a video go through the block's *own* frozen
+  ln_1 + attention, across frames (the only path between frames, no residual), and each result joins its frame as
+  one extra token for the block's spatial attention; it is dropped before the adapter and MLP (`block`).
+* **Adapters**: Linear(D, D/4) - GELU - Linear(D/4, D) with a skip (its last layer zero-initialised, as the
+  official `init_adapter`), after the attention residual and before the MLP, in every block of both encoders
+  (768->192 visual, 512->128 text).
+* Stochastic depth 0 -> 0.1 over the blocks (`network.drop_out: 0.1`), on attention, prompt attention and MLP.
+* Video embedding: each frame's [CLS] -> ln_post -> proj, averaged over time (`encode_video`; the per-frame
+  embeddings are `frame_embeddings`).
+* **Loss** (`auxiliary_loss(targets)`, no cross-entropy: `uses_cross_entropy = False`): ActionCLIP's KL loss
+  between the videos and their classes' texts, both directions, averaged, + 1.0 x the motion loss
+  1 / (C + V + 1) on the raw per-frame embeddings (C: mean absolute central difference over time with replicated
+  ends, halved; V: mean temporal variance).
+* Class text: with `use_llm: True` (the config) each class is one GPT description fed as is, so the default
+  template is "{}" (the class text itself); several templates are scored as the official test.py does, by
+  averaging per-template softmax scores (`template_scoring = "softmax"`).
 
-`ezclip_disentangle_*` is the paper's appendix C variant: the last two blocks are duplicated into a coarse and a
-fine branch (no temporal prompts there), the fine branch's output is added to the coarse branch after each block,
-and the two [CLS] tokens go through the shared final LayerNorm and their own projections (the fine one learns).
-Logits come from the coarse branch; the fine branch's embedding is trained through the residual (and is
-exposed as `last_fine_embedding` for methods that supervise it with fine captions).
+Public interface other methods build on (e.g. the coarse/fine disentanglement): `block(i, x, b, t, prompt=True)`
+is visual block i with adapter (and temporal prompt unless `prompt=False`) on tokens (B*T, L, W);
+`frame_embeddings(x)` -> (B, T, D); `encode_video(x)` -> (B, D); `temporal_prompts`, `adapters`,
+`text_adapters`, `drop_paths`.
+
+CPU size (`ezclip_minilm_tiny`): the same visual code on a tiny ViT; the text tower is the frozen, cached MiniLM,
+which has no adapters; its learned projection into the video space is the trainable text part instead.
 """
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tabench import TabenchError
 from tabench.models.videotext._register import build, register_video_text
-from tabench.models.videotext.core import Adapter, VideoTextModel, freeze
+from tabench.models.videotext.core import (CLIPText, Adapter, DropPath, VideoTextModel, _linspace, freeze,
+                                           kl_video_text_loss)
 
 PAPER = "Ahmad, Chanda & Rawat, EZ-CLIP: Efficient Zero-Shot Video Action Recognition (TMLR 2025)"
 
 
 def motion_loss(frames: torch.Tensor) -> torch.Tensor:
-    """Frame embeddings (B, T, D) -> a loss in [0, 1] that falls as the embeddings vary more over time."""
-    e = F.normalize(frames, dim=-1)
-    if e.shape[1] < 2:
-        return e.new_zeros(())
-    step = (e[:, 1:] - e[:, :-1]).norm(dim=-1).mean() / 2
-    spread = (e.var(dim=1, unbiased=False).sum(-1) + 1e-8).sqrt().mean()
-    return 1 - (step + spread) / 2
-
-
-class TemporalPromptContext(nn.Module):
-    """[CLS] tokens of the frames (B, T, W) -> a temporal context per frame (B, T, W): attention over time in a
-    small bottleneck space (a few hundred thousand parameters per block, keeping EZ-CLIP's learnable part
-    small); the up-projection starts at zero, so prompts start as plain learned tokens."""
-
-    def __init__(self, width: int, max_frames: int = 32, dim: int = 64):
-        super().__init__()
-        self.norm = nn.LayerNorm(width)
-        self.down = nn.Linear(width, dim)
-        self.pos = nn.Parameter(torch.randn(1, max_frames, dim) * 0.02)
-        self.attn = nn.MultiheadAttention(dim, max(1, dim // 32), batch_first=True)
-        self.up = nn.Linear(dim, width)
-        nn.init.zeros_(self.up.weight)
-        nn.init.zeros_(self.up.bias)
-
-    def forward(self, cls):
-        q = self.down(self.norm(cls)) + self.pos[:, :cls.shape[1]]
-        return self.up(self.attn(q, q, q, need_weights=False)[0])
+    """EZ-CLIP's motion loss on per-frame embeddings (B, T, D): 1 / (C + V + 1), C the mean absolute central
+    difference over time (ends replicated) / 2, V the mean over samples and channels of the variance over time.
+    It falls as the embeddings change more across frames."""
+    prev = torch.cat([frames[:, :1], frames[:, :-1]], 1)
+    nxt = torch.cat([frames[:, 1:], frames[:, -1:]], 1)
+    c = ((nxt - prev).abs() / 2).mean()
+    v = frames.var(dim=1).mean() if frames.shape[1] > 1 else frames.new_zeros(())
+    return 1 / (c + v + 1)
 
 
 class EZCLIP(VideoTextModel):
     method = "ezclip"
+    uses_cross_entropy = False
+    template_scoring = "softmax"
 
-    def __init__(self, visual, text, *, num_prompts: int = 8, adapter_ratio: float = 0.25,
-                 motion_weight: float = 0.1, max_frames: int = 32, **kw):
+    def __init__(self, visual, text, *, adapter_ratio: float = 0.25, motion_weight: float = 1.0,
+                 kl_weight: float = 1.0, prompt_dropout: float = 0.1, drop_path: float = 0.1,
+                 text_adapters: bool = True, **kw):
+        kw.setdefault("templates", ("{}",))
+        kw.setdefault("train_templates", "random")
+        kw["learn_scale"] = False
         super().__init__(visual, text, **kw)
         freeze(self.visual)
         freeze(self.text)
-        w, n = visual.width, len(visual.layers)
-        self.num_prompts, self.motion_weight = int(num_prompts), float(motion_weight)
-        if max_frames < self.default_frames:
-            max_frames = self.default_frames
-        self.prompts = nn.Parameter(torch.randn(n, max_frames, num_prompts, w) * 0.02)
-        self.prompt_context = nn.ModuleList(TemporalPromptContext(w, max_frames) for _ in range(n))
+        n, w = len(visual.layers), visual.width
+        self.motion_weight, self.kl_weight = float(motion_weight), float(kl_weight)
+        bound = math.sqrt(6.0 / (3 * 16 * 16 + w))
+        self.temporal_prompts = nn.Parameter(torch.empty(n, self.default_frames, w).uniform_(-bound, bound))
+        self.prompt_dropout = nn.Dropout(prompt_dropout)
+        self.drop_paths = nn.ModuleList(DropPath(r) for r in _linspace(drop_path, n))
         self.adapters = nn.ModuleList(Adapter(w, adapter_ratio) for _ in range(n))
+        self.text_adapters = (self.text.add_adapters(adapter_ratio, drop_path)
+                              if text_adapters and isinstance(self.text, CLIPText) else None)
 
-    def prompted_block(self, i: int, x: torch.Tensor, b: int, t: int) -> torch.Tensor:
-        if t > self.prompts.shape[1]:
-            raise ValueError(f"EZ-CLIP was built for at most {self.prompts.shape[1]} frames, got {t}")
+    def block(self, i: int, x: torch.Tensor, b: int, t: int, prompt: bool = True) -> torch.Tensor:
+        """Visual block i on tokens (B*T, L, W): temporal prompt (unless prompt=False), attention, adapter, MLP."""
+        vis, drop = self.visual, self.drop_paths[i]
         length, w = x.shape[1], x.shape[2]
-        ctx = self.prompt_context[i](x[:, 0].reshape(b, t, w))  # (B, T, W)
-        p = self.prompts[i, :t].unsqueeze(0) + ctx.unsqueeze(2)  # (B, T, P, W)
-        h = torch.cat([x, p.reshape(b * t, self.num_prompts, w)], 1)
-        h = h + self.adapters[i](self.visual.attn(i, h))
-        h = h + self.visual.mlp(i, h)
-        return h[:, :length]
-
-    def adapted_block(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.adapters[i](self.visual.attn(i, x))
-        return x + self.visual.mlp(i, x)
+        h = x
+        if prompt:
+            if t > self.temporal_prompts.shape[1]:
+                raise TabenchError(f"EZ-CLIP was built for {self.temporal_prompts.shape[1]} frames (one temporal "
+                                   f"prompt per frame), got {t}; build it with frames={t}")
+            p = self.prompt_dropout(self.temporal_prompts[i, :t]) + x.view(b, t, length, w).mean(2)  # (B, T, W)
+            p = drop(vis.attn(i, p))  # the block's own ln_1 + attention, across the T frames of each video
+            h = torch.cat([x, p.reshape(b * t, 1, w)], 1)
+        h = h + drop(vis.attn(i, h))
+        h = self.adapters[i](h[:, :length])
+        return h + drop(vis.mlp(i, h))
 
     def frame_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) -> per-frame embeddings (B, T, D) (ln_post + proj of each frame's [CLS])."""
         b, t = x.shape[0], x.shape[2]
         h = self.visual.embed(self.frames(x))
         for i in range(len(self.visual.layers)):
-            h = self.prompted_block(i, h, b, t)
+            h = self.block(i, h, b, t)
         return self.visual.head(h[:, 0]).view(b, t, -1)
 
     def encode_video(self, x):
         frames = self.frame_embeddings(x)
         if self.training and self.motion_weight:
-            self._aux = self.motion_weight * motion_loss(frames)
+            self._aux = self.motion_weight * motion_loss(frames.float())
         return frames.mean(1)
+
+    def auxiliary_loss(self, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """EZ-CLIP's training loss for the last forward: KL video-text loss + motion loss (needs the labels)."""
+        if not self.training:
+            return self.logit_scale.new_zeros(())
+        if targets is None:
+            raise TabenchError(f"{self.method}'s loss needs the batch labels: call model.auxiliary_loss(targets)")
+        video, text = self._last
+        targets = targets.to(video.device)
+        scale = self.logit_scale.clamp(max=math.log(100.0)).exp()
+        loss = self.kl_weight * kl_video_text_loss(video.float(), text.float()[targets], targets, scale)
+        return loss if self._aux is None else loss + self._aux
 
 
 class EZCLIPDisentangle(EZCLIP):
@@ -132,17 +151,16 @@ class EZCLIPDisentangle(EZCLIP):
         b, t = x.shape[0], x.shape[2]
         h = self.visual.embed(self.frames(x))
         for i in range(self.branch_start):
-            h = self.prompted_block(i, h, b, t)
+            h = self.block(i, h, b, t)
         coarse, fine = h, h
         for j, i in enumerate(range(self.branch_start, len(self.visual.layers))):  # no temporal prompts here
             fine = self._fine_block(j, fine)
-            coarse = self.adapted_block(i, coarse) + fine
+            coarse = self.block(i, coarse, b, t, prompt=False) + fine
         self.last_fine_embedding = self.fine_proj(self.visual.post_layernorm(fine[:, 0])).view(b, t, -1).mean(1)
         return self.visual.head(coarse[:, 0]).view(b, t, -1)
 
 
 def _tiny(cls, class_texts, pretrained, train_text, frames, **kw):
-    kw.setdefault("num_prompts", 4)
     return build(cls, size="tiny", pretrained=pretrained, text="minilm", train_text=train_text, frames=frames,
                  class_texts=class_texts, **kw)
 
@@ -155,7 +173,7 @@ def ezclip_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, trai
 
 @register_video_text(paper=PAPER, default_frames=8, default_size=224, cpu_sized=False, text="clip")
 def ezclip_b16(num_classes=None, class_texts=None, pretrained=None, frames=8, **kw):
-    """EZ-CLIP ViT-B/16 (8 frames, 8 prompts per frame and block): CLIP frozen; needs CLIP weights."""
+    """EZ-CLIP ViT-B/16 (8 frames, one temporal prompt per frame and block, adapters in both encoders, 5.2M trained)."""
     return build(EZCLIP, size="b16", pretrained=pretrained, text="clip", train_text=False, frames=frames,
                  class_texts=class_texts, **kw)
 

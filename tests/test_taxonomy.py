@@ -81,8 +81,8 @@ def test_select_by_slug_name_or_coarse():
 def test_cli_show_json_shape(capsys):
     assert main(["taxonomy", "show", "ssv2-ta", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"name", "coarse", "fine"}
-    assert set(data["fine"][0]) == {"set", "id", "name", "slug", "coarse_id", "source_label"}
+    assert set(data) == {"name", "coarse", "fine", "class_text"}  # class_text: see test_class_text.py
+    assert set(data["fine"][0]) == {"set", "id", "name", "slug", "coarse_id", "source_label", "text"}
     assert len(data["fine"]) == 149
 
 

@@ -405,24 +405,62 @@ class VideoTextModel(nn.Module):
 
     # ----- label space
     def set_class_texts(self, texts) -> None:
-        """Set the label space: logits are over these texts (class names or captions), in this order."""
-        if isinstance(texts, str) or not texts:
-            raise TabenchError("class texts must be a non-empty list of strings")
-        texts = [str(t) for t in texts]
-        if any(not t.strip() for t in texts):
+        """Set the label space: logits are over these texts (class names or captions, to which the prompt
+        templates apply, or `tabench.classtext.ClassPrompt`s: weighted sentence sets), in this order."""
+        from tabench.classtext import ClassPrompt
+
+        if isinstance(texts, (str, ClassPrompt)) or not texts:
+            raise TabenchError("class texts must be a non-empty list of strings or class prompts")
+        texts = [t if isinstance(t, ClassPrompt) else str(t) for t in texts]
+        if any(isinstance(t, str) and not t.strip() for t in texts):
             raise TabenchError("class texts must not be empty strings")
+        if len({type(t) for t in texts}) > 1:
+            raise TabenchError("class texts must be all strings or all class prompts")
         if texts != self.class_texts:
             self.class_texts, self._cache = texts, None
+
+    @property
+    def class_names(self) -> list[str]:
+        """The label space as plain strings (a class prompt shows its first sentence)."""
+        return [str(t) for t in self.class_texts or ()]
+
+    def freeze_text_classifier(self) -> None:
+        """Seed 003's frozen text prototypes: the class-text embeddings are fixed weights (text tower, its
+        projection into the video space and the logit scale stop learning); only the video side trains."""
+        for module in (self.text, self.text_proj):
+            for p in module.parameters():
+                p.requires_grad_(False)
+        self.logit_scale.requires_grad_(False)
+        self._cache = None
 
     @property
     def num_classes(self) -> int:
         return len(self.class_texts or ())
 
-    def _encode_prompts(self, texts: list[str], templates) -> torch.Tensor:
-        """(len(texts), len(templates), F) normalised features, in chunks to bound memory."""
+    def _encode_prompts(self, texts: list, templates) -> torch.Tensor:
+        """(len(texts), len(templates), F) normalised features, in chunks to bound memory. Class prompts give
+        (len(texts), 1, F): their sentences' normalised features (averaged over templates where the prompt is
+        templated) summed with the prompt's weights and normalised again."""
+        if texts and not isinstance(texts[0], str):
+            return self._encode_class_prompts(texts, templates)
         prompts = [fill_template(tp, t) for t in texts for tp in templates]
         feats = torch.cat([self.text(prompts[i:i + 256]) for i in range(0, len(prompts), 256)])
         return F.normalize(feats.float(), dim=-1).view(len(texts), len(templates), -1)
+
+    def _encode_class_prompts(self, prompts: list, templates) -> torch.Tensor:
+        plain = [s for p in prompts if not p.templated for s in p.texts]
+        templated = [s for p in prompts if p.templated for s in p.texts]
+        feats = {}
+        if plain:
+            feats.update(zip(plain, self._encode_prompts(plain, ("{}",))[:, 0]))
+        if templated:
+            feats.update(zip(templated, self._encode_prompts(templated, templates).mean(1)))
+        out = []
+        for p in prompts:
+            f = torch.stack([feats[s] for s in p.texts])
+            w = torch.tensor(p.weights, dtype=f.dtype, device=f.device)
+            out.append(F.normalize((w[:, None] * F.normalize(f, dim=-1)).sum(0), dim=-1))
+        return torch.stack(out)[:, None]
 
     def text_features(self) -> torch.Tensor:
         """(K, F) prompt-ensembled text features of the current label space."""
@@ -437,7 +475,8 @@ class VideoTextModel(nn.Module):
                 pick = torch.randint(len(self.templates), (feats.shape[0],))
                 return feats[torch.arange(feats.shape[0]), pick]
             return feats.mean(1)
-        if self.training and self.train_templates == "random":  # one random template per class (ActionCLIP)
+        if self.training and self.train_templates == "random" and isinstance(self.class_texts[0], str):
+            # one random template per class (ActionCLIP)
             prompts = [fill_template(random.choice(self.templates), t) for t in self.class_texts]
             return F.normalize(self.text(prompts).float(), dim=-1)
         return self._encode_prompts(self.class_texts, self.templates).mean(1)

@@ -59,22 +59,37 @@ def is_file_source(source: str) -> bool:
 
 def check_source(cfg: dict) -> None:
     """Config validation: a known mode or an existing file; alpha in [0, 1]; k >= 1 or null."""
-    source = cfg.get("class_text", "templates")
+    source = cfg.get("class_text") or "templates"
     if not isinstance(source, str) or not (source in MODES or is_file_source(source)):
         raise TabenchError(f"class_text must be one of {', '.join(MODES)} or a .json/.csv file, got {source!r}")
     if is_file_source(source) and not Path(source).is_file():
         raise TabenchError(f"class_text: no such file {source}")
     alpha = cfg.get("class_text_alpha", 0.5)
-    if not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:
         raise TabenchError(f"class_text_alpha must be in [0, 1], got {alpha!r}")
     k = cfg.get("class_text_k")
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
         raise TabenchError(f"class_text_k must be a positive integer or null (all descriptions), got {k!r}")
 
 
+def resolve(cfg: dict, model) -> dict:
+    """cfg with `class_text` filled in from the model (its `default_class_text`, else templates), so the saved
+    config says what was used; refuses text settings for a model whose label space is not text."""
+    if not hasattr(model, "set_class_texts"):
+        for key, off in (("class_text", None), ("text_classifier", "learned"), ("transductive", False)):
+            if cfg.get(key, off) != off:
+                raise TabenchError(f"{key} applies to video-text models only; {cfg.get('model')!r} is a unimodal "
+                                   "classifier (see `tabench models list`)")
+        return cfg
+    if cfg.get("transductive") and not hasattr(model, "set_unseen_class_texts"):
+        raise TabenchError(f"transductive: {cfg.get('model')!r} uses no unseen-class texts in training "
+                           "(only CoCo's cross-action invariance mining does)")
+    return {**cfg, "class_text": cfg.get("class_text") or getattr(model, "default_class_text", "templates")}
+
+
 def settings(cfg: dict) -> dict:
     """What results.json records of the class-text choice."""
-    source = cfg.get("class_text", "templates")
+    source = cfg.get("class_text") or "templates"
     out = {"source": source}
     if source == "enriched":
         out.update(alpha=float(cfg.get("class_text_alpha", 0.5)), k=cfg.get("class_text_k"))
@@ -100,7 +115,7 @@ def class_fields(taxonomy, set_id: int, level: str) -> list[dict]:
 def label_texts(cfg: dict, taxonomy, set_id: int, level: str, source: str | None = None) -> list:
     """The label space of (set, level) as the model should see it: plain names (`templates`, so the model's
     templates apply) or one `ClassPrompt` per class. `source` overrides cfg's class_text."""
-    source = source or cfg.get("class_text", "templates")
+    source = source or cfg.get("class_text") or "templates"
     names = taxonomy.labels(set_id, level)
     if source == "templates":
         return list(names)

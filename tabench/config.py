@@ -52,6 +52,13 @@ DEFAULTS: dict = {
     "eval_checkpoint": "last",  # which weights the protocol runner evaluates: last | best (see docs/training.md)
     "cache_dir": None,        # pre-decoded clip cache (tabench.data.cache); relative paths are under DATA
     "skip_corrupt": False,
+    # video-text label space (tabench.classtext): templates | name | motion | motion_masked | definition |
+    # enriched | a .json/.csv file; None = the model's own (class-name templates; CoCo: enriched)
+    "class_text": None,
+    "class_text_alpha": 0.5,  # enriched: weight of the definition against the mean of the descriptions
+    "class_text_k": None,     # enriched: how many descriptions (top-k by similarity to the name); None = all
+    "text_classifier": "learned",  # learned | frozen (seed 003: fixed class-text prototypes, video side trains)
+    "transductive": False,    # methods that use the unseen classes' texts in training (CoCo's CIM) get them
     "log_every": 10,          # steps between TensorBoard scalars
     "tensorboard": True,
     "progress": True,         # tqdm progress bars
@@ -63,6 +70,7 @@ CHOICES = {
     "optimizer": ("adamw", "sgd"),
     "amp": ("auto", "bf16", "fp16", "off"),
     "eval_checkpoint": ("last", "best"),
+    "text_classifier": ("learned", "frozen"),
 }
 
 
@@ -112,6 +120,14 @@ def _check_value(key: str, value, source: str):
                 and 0 < value[0] <= value[1] <= 1):
             raise TabenchError(f"{source}: crop_scale must be [min, max] with 0 < min <= max <= 1, got {value!r}")
         return [float(v) for v in value]
+    if key in ("class_text", "class_text_alpha", "class_text_k"):
+        from tabench.classtext import check_source
+
+        try:
+            check_source({key: value})
+        except TabenchError as e:
+            raise TabenchError(f"{source}: {e}") from None
+        return float(value) if key == "class_text_alpha" else value
     if key in ("mean", "std"):
         if not (isinstance(value, (list, tuple)) and len(value) == 3
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):

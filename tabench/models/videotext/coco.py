@@ -38,6 +38,7 @@ PAPER = "Zhou et al., ActionHub / CoCo: zero-shot action recognition with enrich
 
 class CoCo(VideoTextModel):
     method = "coco"
+    default_class_text = "enriched"  # tabench.classtext: a definition + descriptions per class
 
     def __init__(self, visual, text, *, tau: float = 0.1, gamma: float = 0.1, **kw):
         if tau <= 0:

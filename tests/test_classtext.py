@@ -1,0 +1,138 @@
+"""class_text: what a video-text model's label space is made of (tabench.classtext), the frozen text
+classifier of seed 003 and CoCo (seed 004)."""
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tabench import TabenchError
+from tabench import config as C
+from tabench.classtext import ClassPrompt, enriched_prompt, label_texts, rank_descriptions, resolve
+from tabench.models import create_model
+from tabench.taxonomy import load as load_taxonomy
+
+X = torch.randn(4, 3, 8, 48, 48)
+Y = torch.tensor([0, 1, 2, 0])
+
+
+def _fields(i: int) -> dict:
+    return dict(name=f"class {i}", definition=f"the action number {i} is defined like this",
+                descriptions=[f"someone performs movement {i} in style {j}" for j in range(4)])
+
+
+def test_class_prompt_embedding_is_the_weighted_sum_of_normalised_sentence_embeddings():
+    m = create_model("vt_minilm_tiny", 2)
+    a, b = "a ball rolls to the left", "a cube falls down onto the floor"
+    m.set_class_texts([ClassPrompt((a, b), (0.25, 0.75)), ClassPrompt((b,), (1.0,))])
+    got = m.text_features()
+    fa, fb = (F.normalize(m.text([t]).float(), dim=-1)[0] for t in (a, b))
+    want = F.normalize(0.25 * fa + 0.75 * fb, dim=-1)
+    assert torch.allclose(got[0], want, atol=1e-5)
+    assert torch.allclose(got[1], fb, atol=1e-5)
+    # a plain string still gets the model's prompt templates, a name prompt does not
+    m.set_class_texts(["a ball rolls", "a cube falls"])
+    templated = m.text_features()[0]
+    m.set_class_texts([ClassPrompt(("a ball rolls",), (1.0,)), ClassPrompt(("a cube falls",), (1.0,))])
+    assert not torch.allclose(templated, m.text_features()[0], atol=1e-4)
+
+
+def test_mixed_or_empty_label_spaces_are_refused():
+    m = create_model("vt_minilm_tiny", 2)
+    with pytest.raises(TabenchError):
+        m.set_class_texts(["a", ClassPrompt(("b",), (1.0,))])
+    with pytest.raises(TabenchError):
+        ClassPrompt(("a", "b"), (1.0,))
+    with pytest.raises(TabenchError):
+        ClassPrompt(("  ",), (1.0,))
+
+
+def test_enriched_prompt_ranks_descriptions_by_similarity_to_the_name_and_keeps_alpha():
+    f = dict(name="juggling balls", definition="keeping several balls in the air by throwing and catching them",
+             descriptions=["a chef slices onions in a kitchen", "a person juggles three balls in a park",
+                           "cars drive along a motorway at night", "a performer juggling balls on stage"])
+    ranked = rank_descriptions(f["name"], f["descriptions"])
+    assert set(ranked[:2]) == {f["descriptions"][1], f["descriptions"][3]}
+    p = enriched_prompt(f, 0.3, 2)
+    assert p.texts[0] == f["definition"] and set(p.texts[1:]) == set(ranked[:2])
+    assert p.weights == pytest.approx((0.3, 0.35, 0.35))
+    assert len(enriched_prompt(f, 0.5, None).texts) == 5  # k None: every description
+
+
+def test_frozen_text_classifier_trains_only_the_video_side():
+    m = create_model("vt_minilm_tiny", 3)
+    m.set_class_texts(["falling", "rising", "orbiting"])
+    m.freeze_text_classifier()
+    before = m.class_embeddings().detach().clone()
+    opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.5)
+    m.train()
+    for _ in range(2):
+        opt.zero_grad()
+        F.cross_entropy(m(X), Y).backward()
+        opt.step()
+    assert not m.logit_scale.requires_grad and not any(p.requires_grad for p in m.text_proj.parameters())
+    assert torch.allclose(m.class_embeddings(), before)  # the prototypes are fixed weights
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in m.visual.parameters())
+
+
+def test_config_validates_class_text_settings(tmp_path):
+    cfg = C.default_config()
+    for bad in ({"class_text": "captions"}, {"class_text": str(tmp_path / "missing.json")},
+                {"class_text_alpha": 1.5}, {"class_text_k": 0}, {"text_classifier": "fixed"}):
+        with pytest.raises(TabenchError):
+            C.merge(cfg, bad)
+    f = tmp_path / "texts.json"
+    f.write_text("{}")
+    assert C.merge(cfg, {"class_text": str(f), "class_text_alpha": 1})["class_text_alpha"] == 1.0
+
+
+def test_text_settings_are_refused_for_unimodal_models_and_transductive_needs_coco():
+    uni = create_model("rgbdiff_tiny", 3)
+    with pytest.raises(TabenchError, match="video-text models only"):
+        resolve({"model": "rgbdiff_tiny", "class_text": "motion"}, uni)
+    vt = create_model("vt_minilm_tiny", 3)
+    with pytest.raises(TabenchError, match="transductive"):
+        resolve({"model": "vt_minilm_tiny", "transductive": True}, vt)
+    assert resolve({"class_text": None}, vt)["class_text"] == "templates"
+    assert resolve({"class_text": None}, create_model("coco_minilm_tiny", 3))["class_text"] == "enriched"
+
+
+def test_user_json_file_gives_each_class_its_texts(tmp_path):
+    tax = load_taxonomy("syn-ta")
+    names = tax.labels(1, "coarse")
+    f = tmp_path / "mine.json"
+    f.write_text(json.dumps({n.upper(): [f"{n} one", f"{n} two"] for n in names}))
+    got = label_texts({"class_text": str(f)}, tax, 1, "coarse")
+    assert got[0] == ClassPrompt((f"{names[0]} one", f"{names[0]} two"), (0.5, 0.5))
+    f.write_text(json.dumps({n: "x" for n in names[1:]}))
+    with pytest.raises(TabenchError, match="no text for 1 of"):
+        label_texts({"class_text": str(f)}, tax, 1, "coarse")
+
+
+def test_coco_dual_alignment_fusion_and_cycle():
+    m = create_model("coco_minilm_tiny", 3)
+    seen = [enriched_prompt(_fields(i), 0.5, None) for i in range(3)]
+    m.set_class_texts(seen)
+    m.train()
+    logits = m(X)
+    video, zl, zc, z = m._train_parts
+    assert torch.allclose(logits, video @ zl.t() / 0.1, atol=1e-5)  # the loop's CE is the definition term
+    aux = m.auxiliary_loss(Y)
+    assert torch.allclose(aux, F.cross_entropy(video @ zc.t() / 0.1, Y), atol=1e-5)
+    # CIM adds gamma * L_cycle once the unseen classes' texts are given (transductive)
+    m(X)
+    m.set_unseen_class_texts([enriched_prompt({**_fields(i + 10)}, 0.5, None) for i in range(4)])
+    assert m.auxiliary_loss(Y) > aux - 1e-6
+    m(X)
+    loss = F.cross_entropy(m(X), Y) + m.auxiliary_loss(Y)
+    loss.backward()
+    assert all(p.grad is not None for n, p in m.named_parameters() if p.requires_grad), "every trainable param"
+    m.eval()
+    with torch.no_grad():
+        out = m(X)
+        video = F.normalize(m.encode_video(X), dim=-1)
+        zl, zc, _ = m._embed_sources(seen)
+    assert torch.allclose(out, video @ (0.5 * zl + 0.5 * zc).t() / 0.1, atol=1e-5)  # alpha fusion at inference
+    with pytest.raises(TabenchError, match="enriched"):
+        m.set_class_texts(["a", "b", "c"])
+        m(X)

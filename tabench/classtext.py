@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from tabench import TabenchError
 
 MODES = ("templates", "name", "motion", "motion_masked", "definition", "enriched")
@@ -74,7 +76,18 @@ def check_source(cfg: dict) -> None:
 
 def resolve(cfg: dict, model) -> dict:
     """cfg with `class_text` filled in from the model (its `default_class_text`, else templates), so the saved
-    config says what was used; refuses text settings for a model whose label space is not text."""
+    config says what was used; refuses text settings for a model whose label space is not text. `model` is the
+    built model or a function that builds one (called only for a video-text model whose class_text is unset;
+    the registry says which models are video-text)."""
+    if callable(model) and not isinstance(model, torch.nn.Module):
+        from tabench.models import model_info
+
+        if not getattr(model_info(cfg["model"]), "video_text", False):
+            model = None
+        elif cfg.get("class_text") and not cfg.get("transductive"):
+            return cfg
+        else:
+            model = model()
     if not hasattr(model, "set_class_texts"):
         for key, off in (("class_text", None), ("text_classifier", "learned"), ("transductive", False)):
             if cfg.get(key, off) != off:
@@ -101,22 +114,26 @@ def settings(cfg: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- lookups
-def class_fields(taxonomy, set_id: int, level: str) -> list[dict]:
+def class_fields(taxonomy, set_id: int | None, level: str, classes=None) -> list[dict]:
     """The shipped text fields (name, motion, motion_masked, definition, descriptions) of each class of the
-    label space (set, level), in label order."""
+    label space (set, level), or of the fine `classes`, in label order."""
     from tabench.taxonomy.text import load_class_text
 
     texts = load_class_text(taxonomy.name)
+    if classes is not None:
+        return [texts.fine(f.slug) for f in classes]
     if level == "coarse":
         return [texts.coarse(c.name) for c in taxonomy.coarse]
     return [texts.fine(f.slug) for f in taxonomy.fine_of_set(set_id)]
 
 
-def label_texts(cfg: dict, taxonomy, set_id: int, level: str, source: str | None = None) -> list:
-    """The label space of (set, level) as the model should see it: plain names (`templates`, so the model's
-    templates apply) or one `ClassPrompt` per class. `source` overrides cfg's class_text."""
+def label_texts(cfg: dict, taxonomy, set_id: int | None, level: str, source: str | None = None,
+                classes=None) -> list:
+    """The label space of (set, level), or of a list of fine `classes`, as the model should see it: plain
+    names (`templates`, so the model's templates apply) or one `ClassPrompt` per class. `source` overrides
+    cfg's class_text."""
     source = source or cfg.get("class_text") or "templates"
-    names = taxonomy.labels(set_id, level)
+    names = [f.name for f in classes] if classes is not None else taxonomy.labels(set_id, level)
     if source == "templates":
         return list(names)
     if source == "name":
@@ -125,7 +142,7 @@ def label_texts(cfg: dict, taxonomy, set_id: int, level: str, source: str | None
         return _from_user_file(Path(source), names)
     if source not in MODES:
         raise TabenchError(f"class_text must be one of {', '.join(MODES)} or a .json/.csv file, got {source!r}")
-    fields = class_fields(taxonomy, set_id, level)
+    fields = class_fields(taxonomy, set_id, level, classes)
     if source in ("motion", "motion_masked", "definition"):
         return [ClassPrompt((f[source],), (1.0,)) for f in fields]
     alpha = float(cfg.get("class_text_alpha", 0.5))

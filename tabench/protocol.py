@@ -32,6 +32,9 @@ from tabench.io import atomic_write_json
 from tabench.results import predictions_path, write_predictions, write_results, Prediction
 
 # Config keys that change how a run computes, not what it computes: a resumed run may differ in these.
+TASKS = ("classification", "retrieval")
+# Seed 003's two text conditions for motion-description retrieval: object descriptions and masked ones.
+RETRIEVAL_CONDITIONS = ("motion", "motion_masked")
 RUNTIME_KEYS = ("workers", "threads", "progress", "tensorboard", "log_every", "cache_dir", "skip_corrupt")
 
 
@@ -66,11 +69,12 @@ def _meta_model(cfg: dict):
 
 
 def resolve_clip_shape(cfg: dict) -> dict:
-    """Fill in the clip input (frames, size, sampling, normalisation) from the model's registry entry, so the
-    saved config says what was used."""
+    """Fill in the clip input (frames, size, sampling, normalisation) from the model's registry entry and the
+    class-text settings from the model (tabench.classtext.resolve), so the saved config says what was used."""
+    from tabench import classtext
     from tabench.train import resolve_input
 
-    return resolve_input(cfg)
+    return classtext.resolve(resolve_input(cfg), lambda: _meta_model(cfg))
 
 
 def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> None:
@@ -108,8 +112,8 @@ def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: in
 
     from tabench.data.format import open_dataset
     from tabench.evaluate import predict, summarize_predictions
-    from tabench.train import (load_trained_model, make_dataset, set_label_texts, setup, amp_setup, is_main,
-                               barrier)
+    from tabench.train import (label_space, load_trained_model, make_dataset, set_label_texts, setup, amp_setup,
+                               is_main, barrier)
 
     device, _, _ = setup(cfg)
     amp_dtype, _ = amp_setup(cfg, device)
@@ -131,7 +135,7 @@ def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: in
             ds = make_dataset(cfg, data, eval_set, "val", level, False, frames, size, views=views)
             if len(ds) == 0:
                 raise TabenchError(f"{data}: Set {eval_set} has no val videos")
-            set_label_texts(model, taxonomy.labels(eval_set, level))
+            set_label_texts(model, label_space(tcfg, taxonomy, eval_set, level))
             with torch.no_grad():
                 out = predict(model, ds, device, int(cfg["batch_size"]), int(cfg["workers"]), amp_dtype,
                               progress=bool(cfg.get("progress", True)), desc=f"eval {kind}")
@@ -150,14 +154,60 @@ def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: in
     return metrics
 
 
-def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "coarse") -> dict:
-    """Both directions of the protocol, then results.json. Returns the results dict."""
+def evaluate_retrieval(cfg: dict, data: str | Path, run_dir: Path, train_set: int) -> None:
+    """Seed 003's motion-description retrieval for a trained direction: every val video of the known and of the
+    unknown set picks the closest of that set's fine classes' motion descriptions, once with the object
+    descriptions (`motion`) and once with the masked ones (`motion_masked`). Writes
+    RUN/retrieval/<condition>/predictions/train{k}_{known,unknown}.csv (the results format)."""
+    import torch
+
+    from tabench.data.format import open_dataset
+    from tabench.evaluate import predict
+    from tabench.train import (amp_setup, barrier, is_main, label_space, load_trained_model, make_dataset,
+                               set_label_texts, setup)
+
+    device, _, _ = setup(cfg)
+    amp_dtype, _ = amp_setup(cfg, device)
+    taxonomy = open_dataset(data).taxonomy
+    model, ckpt = load_trained_model(run_dir / f"train{train_set}", cfg.get("eval_checkpoint", "last"), device)
+    tcfg = ckpt["config"]
+    views = (int(cfg["eval_clips"]), int(cfg["eval_crops"]))
+    for kind, eval_set in (("known", train_set), ("unknown", 3 - train_set)):
+        ds = make_dataset(cfg, data, eval_set, "val", "fine", False, int(tcfg["frames"]), int(tcfg["size"]),
+                          views=views)
+        for cond in RETRIEVAL_CONDITIONS:
+            set_label_texts(model, label_space({**tcfg, "class_text": cond}, taxonomy, eval_set, "fine"))
+            with torch.no_grad():
+                out = predict(model, ds, device, int(cfg["batch_size"]), int(cfg["workers"]), amp_dtype,
+                              progress=bool(cfg.get("progress", True)), desc=f"retrieval {cond} {kind}")
+            if is_main():
+                write_predictions(run_dir / "retrieval" / cond, train_set, kind,
+                                  [Prediction(p, t, q) for p, t, q in zip(out["path"], out["true"], out["pred"])])
+    barrier()
+
+
+def retrieval_done(run_dir: Path, train_set: int) -> bool:
+    return all(direction_done(run_dir / "retrieval" / c, train_set) for c in RETRIEVAL_CONDITIONS)
+
+
+def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "coarse",
+                  task: str = "classification") -> dict:
+    """Both directions of the protocol, then results.json. Returns the results dict.
+
+    `task: retrieval` (seed 003) trains at the fine level (on the motion descriptions unless `class_text` says
+    otherwise) and also scores motion-description retrieval with the object and the masked descriptions."""
     from tabench.data.format import open_dataset
     from tabench.train import is_main, resolve_model, train
 
     out = Path(out)
     taxonomy = open_dataset(data).taxonomy
     cfg = resolve_model(cfg)
+    if task not in TASKS:
+        raise TabenchError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+    if task == "retrieval":
+        if level != "fine":
+            raise TabenchError("--task retrieval matches videos to fine classes' descriptions: use --level fine")
+        cfg = {**cfg, "class_text": cfg.get("class_text") or "motion"}
     check_level(cfg, level)
     cfg = resolve_clip_shape(cfg)
     if is_main():
@@ -173,10 +223,26 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
             print(f"train set {k}: training {cfg['model']} on Set {k} ({level})", flush=True)
         train(cfg, data, k, out / f"train{k}", level=level, resume=True)
         evaluate_direction(cfg, data, out, k, level)
+    if task == "retrieval":
+        for k in (1, 2):
+            if not retrieval_done(out, k):
+                evaluate_retrieval(cfg, data, out, k)
     if not is_main():
         return {}
     extra = {"config": cfg, "eval_checkpoint": cfg.get("eval_checkpoint", "last"), "data": str(data),
              "timings": {}, "per_direction": {}}
+    if hasattr(_meta_model(cfg), "set_class_texts"):
+        from tabench import classtext
+
+        extra.update(class_text=classtext.settings(cfg), text_classifier=cfg.get("text_classifier", "learned"),
+                     transductive=bool(cfg.get("transductive")))
+    if task == "retrieval":
+        from tabench.results import compute_results
+
+        extra["task"] = "retrieval"
+        extra["retrieval"] = {c: {k: v for k, v in compute_results(out / "retrieval" / c, taxonomy.name,
+                                                                   cfg["model"], "fine").items()
+                                  if k in ("directions", "mean")} for c in RETRIEVAL_CONDITIONS}
     for k in (1, 2):
         for name, key in (("summary.json", "timings"), ("eval.json", "per_direction")):
             p = out / f"train{k}" / name
@@ -192,6 +258,9 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
     extra["timings"]["this_session_s"] = time.time() - t_all
     res = write_results(out, taxonomy.name, cfg["model"], level, extra=extra)
     print(format_table(res))
+    for c, r in res.get("retrieval", {}).items():
+        print(format_table({**r, "model": res["model"], "dataset": res["dataset"],
+                            "level": f"motion-description retrieval, {c}"}))
     return res
 
 

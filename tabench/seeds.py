@@ -239,7 +239,8 @@ def write_seed_results(run_dir: str | Path, seeds: Sequence[int], extra: dict | 
     return res
 
 
-def run_seeds(cfg: dict, data, out, seeds: Sequence[int], level: str = "coarse") -> dict:
+def run_seeds(cfg: dict, data, out, seeds: Sequence[int], level: str = "coarse",
+              task: str = "classification") -> dict:
     """The protocol once per seed (RUN/seed{s}/, each resumable), then the top-level results.json."""
     from tabench.protocol import format_table, run_benchmark
     from tabench.train import is_main
@@ -250,11 +251,12 @@ def run_seeds(cfg: dict, data, out, seeds: Sequence[int], level: str = "coarse")
     for s in seeds:
         if is_main():
             print(f"seed {s}: {seed_dir(out, s)}", flush=True)
-        per_seed[s] = run_benchmark({**cfg, "seed": int(s)}, data, seed_dir(out, s), level=level)
+        per_seed[s] = run_benchmark({**cfg, "seed": int(s)}, data, seed_dir(out, s), level=level, task=task)
     if not is_main():
         return {}
     first = per_seed[seeds[0]]
-    extra = {k: first[k] for k in ("disentangle",) if k in first}
+    extra = {k: first[k] for k in ("disentangle", "class_text", "text_classifier", "transductive", "task")
+             if k in first}
     extra["config"] = {k: v for k, v in first.get("config", {}).items() if k != "seed"}
     res = write_seed_results(out, seeds, extra=extra)
     print(format_table(res))

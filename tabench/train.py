@@ -188,11 +188,19 @@ def clip_shape(cfg: dict, model: nn.Module | None = None) -> tuple[int, int]:
     return r["frames"], r["size"]
 
 
-def make_dataset(cfg: dict, data: str | Path, set_id: int, split: str, level: str, train: bool,
-                 frames: int, size: int, views: tuple[int, int] = (1, 1)):
-    """The clip dataset of one split, with the config's (else the model's) sampling and normalisation."""
+def make_dataset(cfg: dict, data: str | Path, set_id: int | None, split: str, level: str, train: bool,
+                 frames: int, size: int, views: tuple[int, int] = (1, 1), classes=None):
+    """The clip dataset of one split, with the config's (else the model's) sampling and normalisation; with
+    `classes` (fine classes of either set, e.g. a ZSAR split), the clips of those classes across both sets,
+    labelled by their position in `classes`."""
     from tabench.data.clips import ClipDataset
 
+    if classes is not None:
+        from tabench.data.subset import ClassSubset
+
+        sets = sorted({f.set for f in classes})
+        return ClassSubset([make_dataset(cfg, data, s, split, "fine", train, frames, size, views) for s in sets],
+                           classes)
     cfg = resolve_input({**cfg, "frames": frames, "size": size})
     kw = {"mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
     cache = cfg.get("cache_dir")
@@ -210,11 +218,40 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
-def set_label_texts(model: nn.Module, names: list[str]) -> None:
-    """Give a video-text model its label space as texts; a no-op for classifiers with a fixed head."""
+def set_label_texts(model: nn.Module, texts: list) -> None:
+    """Give a video-text model its label space as texts (names or `tabench.classtext.ClassPrompt`s, from
+    `label_space`); a no-op for classifiers with a fixed head."""
     m = unwrap(model)
     if hasattr(m, "set_class_texts"):
-        m.set_class_texts(list(names))
+        m.set_class_texts(list(texts))
+
+
+def label_space(cfg: dict, taxonomy, set_id: int | None, level: str, classes=None) -> list:
+    """What a video-text model is given for (Set `set_id`, level), or for a list of fine `classes`: the class
+    names, or one class prompt per class, as the config's `class_text` says (tabench.classtext)."""
+    from tabench import classtext
+
+    return classtext.label_texts(cfg, taxonomy, set_id, level, classes=classes)
+
+
+def setup_text_side(cfg: dict, model: nn.Module, taxonomy, train_set: int | None, level: str, classes=None,
+                    unseen=None) -> list:
+    """Resolve and apply the class-text settings to a freshly built model: its training label space, a frozen
+    text classifier (`text_classifier: frozen`) and, with `transductive`, the unseen classes' texts (the other
+    set's fine classes in the protocol, or `unseen`). Returns the label space."""
+    if not hasattr(model, "set_class_texts"):
+        return []
+    space = label_space(cfg, taxonomy, train_set, level, classes)
+    set_label_texts(model, space)
+    if cfg.get("text_classifier") == "frozen":
+        model.freeze_text_classifier()
+    if cfg.get("transductive"):
+        if unseen is None and (classes is not None or level != "fine"):
+            raise TabenchError("transductive training needs unseen classes: use --level fine (the other set's "
+                               "fine classes) or the ZSAR protocol")
+        model.set_unseen_class_texts(label_space(cfg, taxonomy, 3 - train_set if unseen is None else None,
+                                                 "fine", classes=unseen))
+    return space
 
 
 def amp_setup(cfg: dict, device: torch.device) -> tuple[torch.dtype | None, bool]:
@@ -304,6 +341,7 @@ class Loop:
     train_set: int
     level: str
     class_names: list
+    label_space: list  # what a video-text model is given (names or class prompts); [] for classifiers
     device: torch.device
     rank: int
     world: int
@@ -333,13 +371,18 @@ class Loop:
         return [int(self.cfg["eval_clips"]), int(self.cfg["eval_crops"])]
 
 
-def prepare(cfg: dict, data: str | Path, train_set: int, out: Path, level: str) -> Loop:
-    """Devices, the model (identical initial weights on every rank), the data and the optimisation."""
+def prepare(cfg: dict, data: str | Path, train_set: int | None, out: Path, level: str, classes=None,
+            unseen=None) -> Loop:
+    """Devices, the model (identical initial weights on every rank), the data and the optimisation.
+    `classes` (fine classes of either set) replaces Set `train_set`'s label space, `unseen` gives a
+    transductive method the unseen classes (the ZSAR protocol)."""
     from torch.utils.data import DataLoader, DistributedSampler
 
+    from tabench import classtext
     from tabench.data.format import open_dataset
 
-    class_names = open_dataset(data).taxonomy.labels(train_set, level)
+    taxonomy = open_dataset(data).taxonomy
+    class_names = [f.name for f in classes] if classes is not None else taxonomy.labels(train_set, level)
     device, rank, world = setup(cfg)
     seed = int(cfg["seed"])
     seed_all(seed)
@@ -347,12 +390,13 @@ def prepare(cfg: dict, data: str | Path, train_set: int, out: Path, level: str) 
     model = build_model(cfg, len(class_names))  # same seed on every rank; DDP also broadcasts rank 0's
     cfg = resolve_input(cfg, model)  # what the data pipeline uses; config.yaml records it
     frames, size = cfg["frames"], cfg["size"]
-    set_label_texts(model, class_names)
+    cfg = classtext.resolve(cfg, model)
+    space = setup_text_side(cfg, model, taxonomy, train_set, level, classes, unseen)
     model.to(device)
 
-    train_ds = make_dataset(cfg, data, train_set, "train", level, True, frames, size)
+    train_ds = make_dataset(cfg, data, train_set, "train", level, True, frames, size, classes=classes)
     val_ds = make_dataset(cfg, data, train_set, "val", level, False, frames, size,
-                          views=(int(cfg["eval_clips"]), int(cfg["eval_crops"])))
+                          views=(int(cfg["eval_clips"]), int(cfg["eval_crops"])), classes=classes)
     if len(train_ds) == 0:
         raise TabenchError(f"{data}: Set {train_set} has no training videos")
     batch_size = int(cfg["batch_size"])
@@ -370,7 +414,8 @@ def prepare(cfg: dict, data: str | Path, train_set: int, out: Path, level: str) 
         optimizer, lambda s: lr_factor(s, total_steps, warmup_steps, float(cfg["min_lr_ratio"])))
     amp_dtype, use_scaler = amp_setup(cfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
-    return Loop(cfg=cfg, out=out, train_set=train_set, level=level, class_names=list(class_names), device=device,
+    return Loop(cfg=cfg, out=out, train_set=train_set, level=level, class_names=list(class_names),
+                label_space=space, device=device,
                 rank=rank, world=world, model=model, train_ds=train_ds, val_ds=val_ds, sampler=sampler,
                 loader=loader, loader_gen=loader_gen, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
                 amp_dtype=amp_dtype, epochs=epochs, progress_bars=bool(cfg.get("progress", True)) and rank == 0)
@@ -464,7 +509,7 @@ def validate_and_checkpoint(loop: Loop, epoch: int, record: dict, progress: Prog
     val_every = int(cfg["val_every"])
     val_preds = None
     if epoch + 1 == loop.epochs or (val_every > 0 and (epoch + 1) % val_every == 0):
-        set_label_texts(loop.model, loop.class_names)
+        set_label_texts(loop.model, loop.label_space)
         out = predict(loop.model, loop.val_ds, loop.device, int(cfg["batch_size"]), int(cfg["workers"]),
                       loop.amp_dtype, progress=loop.progress_bars, desc="validate")
         res = summarize_predictions(out)
@@ -497,10 +542,13 @@ def validate_and_checkpoint(loop: Loop, epoch: int, record: dict, progress: Prog
             writer.flush()
 
 
-def train(cfg: dict, data: str | Path, train_set: int, out: str | Path, level: str = "coarse",
-          resume: bool = False, on_epoch_end: Callable[[int, dict], None] | None = None) -> dict:
+def train(cfg: dict, data: str | Path, train_set: int | None, out: str | Path, level: str = "coarse",
+          resume: bool = False, on_epoch_end: Callable[[int, dict], None] | None = None, classes=None,
+          unseen=None) -> dict:
     """Train on Set `train_set`'s train split, validate on its val split; write checkpoints, logs and
-    config.yaml under `out`. Returns a summary (also written to out/summary.json).
+    config.yaml under `out`. Returns a summary (also written to out/summary.json). With `classes` (fine classes
+    of either set; `train_set` None), train and validate on those classes' videos instead (the ZSAR protocol),
+    and `unseen` are the unseen classes a transductive method may see the texts of.
 
     `resume`: continue from out/last.pt if present (a finished run returns at once). Without it an existing
     last.pt is an error, so a run is never overwritten by accident. `on_epoch_end(epoch, record)` is called on
@@ -508,15 +556,16 @@ def train(cfg: dict, data: str | Path, train_set: int, out: str | Path, level: s
     from tabench import config as config_mod
 
     out = Path(out)
-    if train_set not in (1, 2):
-        raise TabenchError(f"--train-set must be 1 or 2, got {train_set}")
+    if (train_set not in (1, 2)) if classes is None else (train_set is not None or level != "fine"):
+        raise TabenchError(f"--train-set must be 1 or 2, got {train_set}" if classes is None
+                           else "training on a class list is at the fine level, over both sets")
     if level not in ("coarse", "fine"):
         raise TabenchError(f"--level must be coarse or fine, got {level!r}")
     last_path = out / CHECKPOINT_LAST
     if last_path.exists() and not resume:
         raise TabenchError(f"{out} already holds a training run; pass --resume to continue it or pick another --out")
 
-    loop = prepare(cfg, data, train_set, out, level)
+    loop = prepare(cfg, data, train_set, out, level, classes, unseen)
     progress = Progress()
     if resume and last_path.exists():
         progress = resume_from(loop, last_path)

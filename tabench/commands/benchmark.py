@@ -17,6 +17,14 @@ def register(subparsers) -> None:
                    help="coarse: shared coarse classes; fine: per-set fine classes, unknown is zero-shot "
                         "(needs a video-text model)")
     p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--task", default="classification", choices=("classification", "retrieval"),
+                   help="retrieval (seed 003, --level fine): also score motion-description retrieval with the "
+                        "object and the masked descriptions (RUN/retrieval/<condition>/)")
+    p.add_argument("--class-text", help="video-text label space: templates, name, motion, motion_masked, "
+                                        "definition, enriched, or a .json/.csv file (default: the model's)")
+    p.add_argument("--transductive", action="store_true", default=None,
+                   help="give methods that use the unseen classes' texts in training (CoCo's CIM) those texts; "
+                        "the run is marked transductive")
     from tabench.config import add_config_arguments
 
     add_config_arguments(p)
@@ -34,12 +42,15 @@ def run(args) -> int:
     cfg = config.from_args(args)
     if args.eval_checkpoint:
         cfg = config.merge(cfg, {"eval_checkpoint": args.eval_checkpoint}, source="command line")
+    for key, value in (("class_text", args.class_text), ("transductive", args.transductive)):
+        if value is not None:
+            cfg = config.merge(cfg, {key: value}, source="command line")
     if args.seeds is not None:
         from tabench import TabenchError, seeds
 
         if args.seed is not None:
             raise TabenchError("give either --seed or --seeds, not both")
-        seeds.run_seeds(cfg, args.data, args.out, seeds.parse_seeds(args.seeds), level=args.level)
+        seeds.run_seeds(cfg, args.data, args.out, seeds.parse_seeds(args.seeds), level=args.level, task=args.task)
         return 0
-    protocol.run_benchmark(cfg, args.data, args.out, level=args.level)
+    protocol.run_benchmark(cfg, args.data, args.out, level=args.level, task=args.task)
     return 0

@@ -231,7 +231,7 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
         return {}
     extra = {"config": cfg, "eval_checkpoint": cfg.get("eval_checkpoint", "last"), "data": str(data),
              "timings": {}, "per_direction": {}}
-    if hasattr(_meta_model(cfg), "set_class_texts"):
+    if cfg.get("class_text"):  # resolved for video-text models only (classtext.resolve)
         from tabench import classtext
 
         extra.update(class_text=classtext.settings(cfg), text_classifier=cfg.get("text_classifier", "learned"),

@@ -23,7 +23,6 @@ embedding-level mixture exactly as in seed 004, not a concatenated string.
 """
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,10 +120,10 @@ def class_fields(taxonomy, set_id: int | None, level: str, classes=None) -> list
 
     texts = load_class_text(taxonomy.name)
     if classes is not None:
-        return [texts.fine(f.slug) for f in classes]
+        return [texts.fine_text(f.slug).to_dict() for f in classes]
     if level == "coarse":
-        return [texts.coarse(c.name) for c in taxonomy.coarse]
-    return [texts.fine(f.slug) for f in taxonomy.fine_of_set(set_id)]
+        return [texts.coarse_text(c.name).to_dict() for c in taxonomy.coarse]
+    return [texts.fine_text(f.slug).to_dict() for f in taxonomy.fine_of_set(set_id)]
 
 
 def label_texts(cfg: dict, taxonomy, set_id: int | None, level: str, source: str | None = None,
@@ -139,7 +138,7 @@ def label_texts(cfg: dict, taxonomy, set_id: int | None, level: str, source: str
     if source == "name":
         return [ClassPrompt((n,), (1.0,)) for n in names]
     if is_file_source(source):
-        return _from_user_file(Path(source), names)
+        return _from_user_file(Path(source), taxonomy, set_id, level, classes)
     if source not in MODES:
         raise TabenchError(f"class_text must be one of {', '.join(MODES)} or a .json/.csv file, got {source!r}")
     fields = class_fields(taxonomy, set_id, level, classes)
@@ -181,34 +180,44 @@ def _shared_minilm():
 
 # ---------------------------------------------------------------------------------------- user files
 def read_user_texts(path: Path) -> dict[str, list[str]]:
-    """class name (lower-cased) -> its texts, from a class-text JSON or one of the two CSV layouts."""
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise TabenchError(f"{path}: not a readable JSON file ({e})") from None
-        if not isinstance(data, dict):
-            raise TabenchError(f"{path}: expected an object mapping class names to a text or a list of texts")
-        out = {}
-        for k, v in data.items():
-            texts = [v] if isinstance(v, str) else v
-            if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
-                raise TabenchError(f"{path}: class {k!r}: expected a non-empty text or list of texts")
-            out[str(k).strip().lower()] = [t.strip() for t in texts]
-        return out
-    from tabench.taxonomy.text import read_description_csv
+    """{class key: its texts} from a user file: a JSON object mapping class names (or slugs, or source labels)
+    to a text or a list of texts, a `class,"description"` CSV (seed 003's release) or a
+    `SNo,Class Name,GPT3 discription` CSV (the benchmark paper's EZ-CLIP configs)."""
+    from tabench.taxonomy.text import GPT3_COLUMNS, read_gpt3_descriptions_csv, read_motion_descriptions_csv
 
-    return {k.strip().lower(): [v] for k, v in read_description_csv(path).items()}
-
-
-def _from_user_file(path: Path, names: list[str]) -> list[ClassPrompt]:
-    texts = read_user_texts(path)
-    missing = [n for n in names if n.strip().lower() not in texts]
-    if missing:
-        raise TabenchError(f"{path}: no text for {len(missing)} of {len(names)} classes, e.g. {missing[0]!r} "
-                           "(rows are matched to class names, case-insensitively)")
-    out = []
-    for n in names:
-        t = texts[n.strip().lower()]
-        out.append(ClassPrompt(tuple(t), tuple([1.0 / len(t)] * len(t))))
+    if path.suffix.lower() == ".csv":
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            first = f.readline()
+        gpt3 = [c.strip() for c in first.split(",")][:3] == list(GPT3_COLUMNS)
+        rows = (read_gpt3_descriptions_csv if gpt3 else read_motion_descriptions_csv)(path)
+        return {k: [v] for k, v in rows.items()}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise TabenchError(f"{path}: not a readable JSON file ({e})") from None
+    if not isinstance(data, dict):
+        raise TabenchError(f"{path}: expected an object mapping class names to a text or a list of texts")
+    out = {}
+    for k, v in data.items():
+        texts = [v] if isinstance(v, str) else v
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise TabenchError(f"{path}: class {k!r}: expected a non-empty text or list of texts")
+        out[str(k)] = [t.strip() for t in texts]
     return out
+
+
+def _from_user_file(path: Path, taxonomy, set_id: int | None, level: str, classes=None) -> list[ClassPrompt]:
+    """One prompt per class of the label space from a user file, its rows matched to the classes by name,
+    slug or source label (tabench.taxonomy.text.match_classes); every class must have a row."""
+    from tabench.taxonomy.text import match_classes
+
+    matched = match_classes(read_user_texts(path), taxonomy.name, level="coarse" if level == "coarse" else "fine")
+    if level == "coarse" and classes is None:
+        rows = [(c.name, matched.coarse.get(c.name)) for c in taxonomy.coarse]
+    else:
+        rows = [(f.name, matched.fine.get(f.slug)) for f in (classes or taxonomy.fine_of_set(set_id))]
+    missing = [name for name, t in rows if t is None]
+    if missing:
+        raise TabenchError(f"{path}: no text for {len(missing)} of {len(rows)} classes, e.g. {missing[0]!r} "
+                           "(rows are matched to class names, slugs or source labels, case-insensitively)")
+    return [ClassPrompt(tuple(t), tuple([1.0 / len(t)] * len(t))) for _, t in rows]

@@ -2,7 +2,8 @@
 
     tabench zsar --data DATA --splits 10 --seen-fraction 0.5 --seed S --out DIR
 
-The fine classes of both sets are pooled and split at random into seen and unseen classes, `--splits` times
+The fine classes of both sets (those with train and val videos in the dataset; the others are listed under
+`excluded`) are pooled and split at random into seen and unseen classes, `--splits` times
 (the splits follow from `--seed` alone, so two runs with the same seed test the same class splits). For each
 split a video-text model trains on the seen classes' train videos (validating on their val videos), then
 classifies the unseen classes' val videos among the unseen classes only, from their class texts. Top-1 and
@@ -35,13 +36,22 @@ from tabench.io import atomic_write_json, atomic_write_text
 ZSAR_COLUMNS = ("path", "true", "pred", "top5")
 
 
-def make_splits(taxonomy, n_splits: int, seen_fraction: float, seed: int) -> list[dict]:
-    """`n_splits` random seen / unseen partitions of all fine classes (both sets), each a dict of Fine lists."""
+def classes_with_videos(dataset) -> tuple[list, list]:
+    """(fine classes with train and val videos in the dataset, the other fine classes): only the former can be
+    seen (trained on) or unseen (tested on)."""
+    have = {split: {(e.set, e.fine_id) for e in dataset.entries if e.split == split} for split in ("train", "val")}
+    usable = [f for f in sorted(dataset.taxonomy.fine, key=lambda f: (f.set, f.id))
+              if (f.set, f.id) in have["train"] and (f.set, f.id) in have["val"]]
+    return usable, [f for f in dataset.taxonomy.fine if f not in usable]
+
+
+def make_splits(classes: list, n_splits: int, seen_fraction: float, seed: int) -> list[dict]:
+    """`n_splits` random seen / unseen partitions of `classes` (fine classes of both sets), each a dict of Fine
+    lists in the classes' order."""
     if n_splits < 1:
         raise TabenchError(f"--splits must be >= 1, got {n_splits}")
     if not 0.0 < seen_fraction < 1.0:
         raise TabenchError(f"--seen-fraction must be between 0 and 1 (exclusive), got {seen_fraction}")
-    classes = sorted(taxonomy.fine, key=lambda f: (f.set, f.id))
     n_seen = int(round(seen_fraction * len(classes)))
     if not 1 <= n_seen < len(classes):
         raise TabenchError(f"--seen-fraction {seen_fraction} leaves no seen or no unseen class of {len(classes)}")
@@ -136,8 +146,13 @@ def run_zsar(cfg: dict, data: str | Path, out: str | Path, n_splits: int = 10, s
                                set_label_texts, setup, train)
 
     out = Path(out)
-    taxonomy = open_dataset(data).taxonomy
-    splits = make_splits(taxonomy, n_splits, seen_fraction, seed)
+    dataset = open_dataset(data)
+    taxonomy = dataset.taxonomy
+    usable, excluded = classes_with_videos(dataset)
+    if excluded:
+        print(f"zsar: {len(excluded)} of {len(taxonomy.fine)} fine classes have no train or no val videos in "
+              f"{data} and are left out of the splits (listed in results.json under `excluded`)", flush=True)
+    splits = make_splits(usable, n_splits, seen_fraction, seed)
     cfg = resolve_model(cfg)
     check_level(cfg, "fine")
     cfg = resolve_clip_shape(cfg)
@@ -182,7 +197,7 @@ def run_zsar(cfg: dict, data: str | Path, out: str | Path, n_splits: int = 10, s
            "seen_fraction": float(seen_fraction), "seed": int(seed),
            "splits": [{"seen": [f.name for f in sp["seen"]], "unseen": [f.name for f in sp["unseen"]]}
                       for sp in splits],
-           "class_text": classtext.settings(cfg), "transductive": bool(cfg.get("transductive")), "config": cfg}
+           "excluded": [f.name for f in excluded], "class_text": classtext.settings(cfg), "transductive": bool(cfg.get("transductive")), "config": cfg}
     atomic_write_json(out / "results.json", res)
     print(format_zsar(res))
     return res

@@ -136,3 +136,122 @@ def test_coco_dual_alignment_fusion_and_cycle():
     with pytest.raises(TabenchError, match="enriched"):
         m.set_class_texts(["a", "b", "c"])
         m(X)
+
+
+# --------------------------------------------------------------------------- with the shipped class texts
+@pytest.mark.parametrize("level", ["coarse", "fine"])
+def test_every_class_text_source_changes_the_text_embeddings(level):
+    tax = load_taxonomy("syn-ta")
+    m = create_model("vt_minilm_tiny", 2)
+    feats = {}
+    for source in ("templates", "name", "motion", "motion_masked", "definition", "enriched"):
+        m.set_class_texts(label_texts({"class_text": source}, tax, 1, level))
+        feats[source] = m.text_features().clone()
+    names = list(feats)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not torch.allclose(feats[a], feats[b], atol=1e-3), (a, b)
+    # enriched with alpha 1 is the definition alone; k=1 keeps one description
+    m.set_class_texts(label_texts({"class_text": "enriched", "class_text_alpha": 1.0}, tax, 1, level))
+    assert torch.allclose(m.text_features(), feats["definition"], atol=1e-5)
+    assert all(len(p.texts) == 2 for p in label_texts({"class_text": "enriched", "class_text_k": 1}, tax, 1, level))
+
+
+def test_user_csv_files_of_both_released_layouts_are_matched_to_classes(tmp_path):
+    tax = load_taxonomy("syn-ta")
+    names = tax.labels(2, "fine")
+    seed3 = tmp_path / "motion.csv"
+    seed3.write_text("".join(f'"{n}","the {i}th motion, described"\n' for i, n in enumerate(names)))
+    got = label_texts({"class_text": str(seed3)}, tax, 2, "fine")
+    assert got[3].texts == ("the 3th motion, described",)
+    gpt3 = tmp_path / "gpt3_head.csv"
+    gpt3.write_text("SNo,Class Name,GPT3 discription\n"
+                    + "".join(f'{i},{n},"what {n} is"\n' for i, n in enumerate(tax.coarse_names())))
+    got = label_texts({"class_text": str(gpt3)}, tax, 1, "coarse")
+    assert got[0].texts == (f"what {tax.coarse_names()[0]} is",)
+
+
+# ------------------------------------------------------------------------------------- protocols
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    from test_train import make_tiny_dataset
+
+    return make_tiny_dataset(tmp_path_factory.mktemp("ctext") / "data", train_per_class=3, val_per_class=2)
+
+
+def _vt_cfg(**kw):
+    from test_train import tiny_config
+
+    return tiny_config(**{"model": "vt_minilm_tiny", "frames": 4, "size": 32, "epochs": 1, **kw})
+
+
+def test_retrieval_task_scores_object_and_masked_descriptions_from_prediction_files(tiny_data, tmp_path):
+    from tabench.protocol import run_benchmark
+    from tabench.results import compute_results, load_run, read_predictions
+
+    run = tmp_path / "retr"
+    res = run_benchmark(_vt_cfg(text_classifier="frozen"), tiny_data, run, level="fine", task="retrieval")
+    assert res["task"] == "retrieval" and res["class_text"] == {"source": "motion"}
+    assert res["text_classifier"] == "frozen" and res["transductive"] is False
+    for cond in ("motion", "motion_masked"):
+        fresh = compute_results(run / "retrieval" / cond, "syn-ta", "vt_minilm_tiny", "fine")
+        assert res["retrieval"][cond]["directions"] == fresh["directions"]
+        preds = read_predictions(run / "retrieval" / cond, 1, "unknown")
+        assert all(0 <= p.pred < len(load_taxonomy("syn-ta").fine_of_set(2)) for p in preds)
+    # the masked descriptions are a different label space: the scores differ somewhere
+    a = read_predictions(run / "retrieval" / "motion", 1, "known")
+    assert len(a) == 8
+    stored = json.loads((run / "results.json").read_text())
+    assert stored["retrieval"]["motion"]["mean"] == res["retrieval"]["motion"]["mean"]
+    load_run(run)
+    with pytest.raises(TabenchError, match="--level fine"):
+        run_benchmark(_vt_cfg(), tiny_data, tmp_path / "bad", level="coarse", task="retrieval")
+
+
+def test_zsar_splits_classes_across_sets_and_results_follow_from_predictions(tiny_data, tmp_path, capsys):
+    from tabench import cli
+    from tabench.zsar import load_zsar, predictions_file, read_zsar_predictions
+
+    out = tmp_path / "zsar"
+    rc = cli.main(["zsar", "--data", str(tiny_data), "--out", str(out), "--splits", "2", "--seen-fraction", "0.5",
+                   "--seed", "3", "--model", "vt_minilm_tiny", "--frames", "4", "--size", "32", "--epochs", "1",
+                   "--batch-size", "4", "--workers", "0", "--no-progress", "--set", "tensorboard=false"])
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text())
+    for key in ("top1", "top5"):
+        assert set(res[key]) == {"mean", "std", "per_split"} and len(res[key]["per_split"]) == 2
+        assert res[key]["mean"] == pytest.approx(sum(res[key]["per_split"]) / 2)
+    assert len(res["excluded"]) == 100 - 8  # the tiny data has 8 fine classes with videos
+    for sp in res["splits"]:
+        assert len(sp["seen"]) == 4 and len(sp["unseen"]) == 4 and not set(sp["seen"]) & set(sp["unseen"])
+    assert res["splits"][0] != res["splits"][1]
+    rows = read_zsar_predictions(predictions_file(out, 0))
+    assert len(rows) == 4 * 2 and all(0 <= p < 4 for _, _, p, _ in rows)  # unseen classes' val videos only
+    top1 = 100 * sum(t == p for _, t, p, _ in rows) / len(rows)
+    assert res["top1"]["per_split"][0] == pytest.approx(top1)
+    assert load_zsar(out)["top1"] == res["top1"]
+    # a re-run skips finished splits; other settings are refused
+    capsys.readouterr()
+    assert cli.main(["zsar", "--data", str(tiny_data), "--out", str(out), "--splits", "2", "--seed", "3",
+                     "--model", "vt_minilm_tiny", "--frames", "4", "--size", "32", "--epochs", "1",
+                     "--batch-size", "4", "--workers", "0", "--no-progress", "--set", "tensorboard=false"]) == 0
+    assert "training" not in capsys.readouterr().out
+    assert cli.main(["zsar", "--data", str(tiny_data), "--out", str(out), "--splits", "2", "--seed", "4",
+                     "--model", "vt_minilm_tiny"]) == 2
+
+
+def test_transductive_coco_run_is_marked_and_sees_unseen_texts(tiny_data, tmp_path, monkeypatch):
+    from tabench.models.videotext.coco import CoCo
+    from tabench.protocol import run_benchmark
+
+    given = []
+    orig = CoCo.set_unseen_class_texts
+    monkeypatch.setattr(CoCo, "set_unseen_class_texts", lambda self, p: (given.append(list(p)), orig(self, p)))
+    run = tmp_path / "coco"
+    res = run_benchmark(_vt_cfg(model="coco_minilm_tiny", transductive=True), tiny_data, run, level="fine")
+    assert res["transductive"] is True and res["class_text"]["source"] == "enriched"
+    tax = load_taxonomy("syn-ta")
+    assert [len(g) for g in given] == [len(tax.fine_of_set(2)), len(tax.fine_of_set(1))]  # the other set's
+    with pytest.raises(TabenchError, match="unseen classes"):
+        run_benchmark(_vt_cfg(model="coco_minilm_tiny", transductive=True), tiny_data, tmp_path / "c2",
+                      level="coarse")

@@ -228,3 +228,46 @@ def test_read_gpt3_descriptions_csv_needs_the_header(tmp_path):
         ct.read_gpt3_descriptions_csv(p)
     with pytest.raises(TabenchError, match="unknown level"):
         ct.match_classes({}, "ssv2-ta", level="both")
+
+
+def test_import_text_cli_writes_a_loadable_file(tmp_path, capsys):
+    src = tmp_path / "kinetics400_motion_descriptions.csv"
+    src.write_text('punching bag," doing powerful, repeated strikes with both fists against a hanging target."\n'
+                   'abseiling,"doing a controlled descent of a vertical drop."\n', encoding="utf-8")
+    out = tmp_path / "k400.text.json"
+    assert main(["taxonomy", "import-text", "k400-ta", str(src), "--field", "motion", "--level", "fine",
+                 "--out", str(out)]) == 0
+    msg = capsys.readouterr().out
+    assert "0/41 coarse and 1/205 fine" in msg and "'abseiling'" in msg
+    got = ct.load_class_text("k400-ta", path=out)
+    shipped = ct.load_class_text("k400-ta")
+    assert got.fine_text("punching_bag").motion == "doing powerful, repeated strikes with both fists against a hanging target."
+    assert got.fine_text("punching_person_boxing") == shipped.fine_text("punching_person_boxing")
+    assert got.fine_text("punching_bag").motion_masked == shipped.fine_text("punching_bag").motion_masked
+    assert "imported from kinetics400_motion_descriptions.csv" in got.how_written
+    # never clobbers without --force
+    assert main(["taxonomy", "import-text", "k400-ta", str(src), "--field", "motion", "--level", "fine",
+                 "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+def test_import_text_cli_gpt3_definitions_and_masked_check(tmp_path, capsys):
+    head = tmp_path / "ssv2_ta_gpt_class_description_head.csv"
+    head.write_text('SNo,Class Name,GPT3 discription\n1,Pushing,"\n\nMoving something away by pressing on it."\n',
+                    encoding="utf-8")
+    out = tmp_path / "ssv2.text.json"
+    assert main(["taxonomy", "import-text", "ssv2-ta", str(head), "--field", "definition", "--out", str(out)]) == 0
+    assert ct.load_class_text("ssv2-ta", path=out).coarse_text("Pushing").definition == \
+        "Moving something away by pressing on it."
+    # an imported masked text must still be free of the dataset's object nouns
+    masked = tmp_path / "masked.csv"
+    masked.write_text('Pushing,"pressing a hand against a cup to move it away."\n', encoding="utf-8")
+    assert main(["taxonomy", "import-text", "ssv2-ta", str(masked), "--field", "motion_masked", "--level", "coarse",
+                 "--out", str(tmp_path / "m.json")]) == 2
+    assert "object noun 'cup'" in capsys.readouterr().err
+    # a file naming no class of the dataset is an error, not an empty import
+    other = tmp_path / "other.csv"
+    other.write_text('abseiling,"a controlled descent."\n', encoding="utf-8")
+    assert main(["taxonomy", "import-text", "ssv2-ta", str(other), "--field", "motion",
+                 "--out", str(tmp_path / "o.json")]) == 2
+    assert "no class of ssv2-ta" in capsys.readouterr().err

@@ -30,7 +30,9 @@ API::
 Importers for users' own files (they return {class key: text}; `match_classes` maps keys onto a taxonomy):
 `read_motion_descriptions_csv` reads the ``class,"description"`` CSVs (no header) of the motion-descriptions
 release (seed 003), `read_gpt3_descriptions_csv` the ``SNo,Class Name,GPT3 discription`` CSVs of the benchmark
-paper's EZ-CLIP configs (the column is spelled that way there).
+paper's EZ-CLIP configs (the column is spelled that way there); `read_descriptions_csv` picks one by the header.
+`with_imported(base, matched, field, source)` puts imported text into one field of a DatasetText and validates
+the result (`tabench taxonomy import-text` on the command line).
 """
 from __future__ import annotations
 
@@ -323,3 +325,43 @@ def match_classes(texts: dict[str, str], dataset: str, level: str | None = None)
         else:
             unmatched.append(key)
     return MatchedText(coarse, fine, tuple(unmatched))
+
+
+IMPORTABLE_FIELDS = ("motion", "motion_masked", "definition")
+
+
+def sniff_csv_format(path: str | os.PathLike) -> str:
+    """'gpt3' for a file starting with the EZ-CLIP header, else 'motion-descriptions'."""
+    with _open_csv(path) as fh:
+        first = fh.readline()
+    head = [h.strip() for h in first.split(",")[:3]]
+    return "gpt3" if head == list(GPT3_COLUMNS) else "motion-descriptions"
+
+
+def read_descriptions_csv(path: str | os.PathLike, fmt: str | None = None) -> dict[str, str]:
+    """Either importer, chosen by `fmt` ('motion-descriptions' or 'gpt3') or by the file's header."""
+    fmt = fmt or sniff_csv_format(path)
+    if fmt == "gpt3":
+        return read_gpt3_descriptions_csv(path)
+    if fmt == "motion-descriptions":
+        return read_motion_descriptions_csv(path)
+    raise TabenchError(f"unknown CSV format {fmt!r} (use motion-descriptions or gpt3)")
+
+
+def with_imported(base: DatasetText, matched: MatchedText, field_name: str, source: str) -> DatasetText:
+    """`base` with one text field replaced by imported text for the classes `matched` covers; validated.
+
+    Classes the import does not cover keep the shipped text; `how_written` records what was imported.
+    """
+    if field_name not in IMPORTABLE_FIELDS:
+        raise TabenchError(f"can import only {', '.join(IMPORTABLE_FIELDS)}, not {field_name!r}")
+    if not matched.coarse and not matched.fine:
+        raise TabenchError(f"{source}: no class of {base.dataset} found in the file")
+    d = base.to_dict()
+    for level, texts in (("coarse", matched.coarse), ("fine", matched.fine)):
+        for key, text in texts.items():
+            d[level][key][field_name] = text
+    n = len(matched.coarse) + len(matched.fine)
+    d["how_written"] = (f"{base.how_written} Then '{field_name}' of {n} classes was imported from {source} "
+                        f"({len(matched.coarse)} coarse, {len(matched.fine)} fine).")
+    return from_dict(d, base.dataset, source=source)

@@ -182,6 +182,12 @@ def create_model(name: str, num_classes: int, weights: str | None = None, strict
     _check(name)
     if int(num_classes) < 1:
         raise TabenchError(f"num_classes must be >= 1, got {num_classes}")
+    if weights is not None and _INFO[name].video_text:
+        # video-text models: CLIP weights initialise the method (the CLIP loader), a trained X-CLIP or a method's own
+        # released checkpoint is mapped onto its modules; always all-or-nothing (tabench.models.videotext.checkpoints)
+        from tabench.models.videotext.checkpoints import create_with_weights
+
+        return create_with_weights(name, _BUILDERS[name], int(num_classes), weights, verbose=verbose, **kw)
     model = _BUILDERS[name](num_classes=int(num_classes), **kw)
     if weights is not None:
         from tabench.models.weights import load_weights

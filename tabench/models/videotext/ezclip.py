@@ -80,8 +80,10 @@ class EZCLIP(VideoTextModel):
         self.prompt_dropout = nn.Dropout(prompt_dropout)
         self.drop_paths = nn.ModuleList(DropPath(r) for r in _linspace(drop_path, n))
         self.adapters = nn.ModuleList(Adapter(w, adapter_ratio) for _ in range(n))
-        self.text_adapters = (self.text.add_adapters(adapter_ratio, drop_path)
-                              if text_adapters and isinstance(self.text, CLIPText) else None)
+        # the text adapters live in the text layers (text.text_model.encoder.layers.i.adapter); a tuple keeps this
+        # handle out of the module tree, so their parameters are not registered twice
+        self.text_adapters = (tuple(self.text.add_adapters(adapter_ratio, drop_path))
+                              if text_adapters and isinstance(self.text, CLIPText) else ())
 
     def block(self, i: int, x: torch.Tensor, b: int, t: int, prompt: bool = True) -> torch.Tensor:
         """Visual block i on tokens (B*T, L, W): temporal prompt (unless prompt=False), attention, adapter, MLP."""

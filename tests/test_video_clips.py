@@ -165,20 +165,23 @@ def test_hflip_is_opt_in(tmp_path):
     assert flips[False] == 0 and flips[True] > 0
 
 
-def test_corrupt_video_error_names_file_or_is_skipped(dataset):
+def test_corrupt_video_error_names_file_or_is_left_out(dataset):
     ds = ClipDataset(dataset, set_id=2, split="train", num_frames=4, size=16, train=False)
     bad = [i for i, e in enumerate(ds.entries) if e.path.endswith("bad.mp4")][0]
     with pytest.raises(TabenchError, match="bad.mp4"):
         ds[bad]
+    # skip_corrupt leaves the bad video out (never substitutes a neighbour, which would be scored twice)
     ds = ClipDataset(dataset, set_id=2, split="train", num_frames=4, size=16, train=False, skip_corrupt=True)
-    item = ds[bad]
-    assert item["path"].endswith("good.mp4")
-    assert [p for p, _ in ds.skipped] == [ds.entries[bad].path]
-    # skips inside DataLoader workers reach the dataset object of the main process
-    ds2 = ClipDataset(dataset, set_id=2, split="train", num_frames=4, size=16, train=False, skip_corrupt=True)
-    batches = list(torch.utils.data.DataLoader(ds2, batch_size=2, num_workers=1))
-    assert batches[0]["video"].shape == (2, 3, 4, 16, 16)
-    assert len(ds2.skipped) == 1 and ds2.skipped[0][0].endswith("bad.mp4")
+    assert len(ds) == 1 and ds[0]["path"].endswith("good.mp4")
+    assert [p for p, _ in ds.skipped] == [e.path for e in ClipDataset(dataset, set_id=2, split="train").entries
+                                          if e.path.endswith("bad.mp4")]
+    batches = list(torch.utils.data.DataLoader(ds, batch_size=2, num_workers=1))
+    assert len(batches) == 1 and batches[0]["video"].shape == (1, 3, 4, 16, 16)
+    # the good video's clip is the same with or without the bad one in the split
+    full = ClipDataset(dataset, set_id=2, split="train", num_frames=4, size=16, train=True, seed=5)
+    kept = ClipDataset(dataset, set_id=2, split="train", num_frames=4, size=16, train=True, seed=5, skip_corrupt=True)
+    good = [i for i, e in enumerate(full.entries) if e.path.endswith("good.mp4")][0]
+    torch.testing.assert_close(kept[0]["video"], full[good]["video"])
 
 
 def test_cache_matches_direct_decoding_and_is_reused(dataset, tmp_path, monkeypatch):

@@ -22,9 +22,6 @@ project does not install; they are a few tensor slices and one `F.interpolate` p
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-import weakref
 from pathlib import Path
 from typing import Sequence
 
@@ -188,13 +185,22 @@ class ClipDataset(torch.utils.data.Dataset):
         self.crop, self.crop_scale = crop, (float(crop_scale[0]), float(crop_scale[1]))
         self.epoch = 0
         self.decode_threads = "adaptive"  # see tabench.data.video.THREADS_MIN_PIXELS
-        # skipped files are appended to a small log so that DataLoader workers' skips reach ds.skipped
-        self._skip_log = None
+        # positions of the kept entries in the (set, split) selection: clip randomness and the clip cache are
+        # keyed by them, so leaving a video out changes nothing about the others
+        self._positions = list(range(len(self.entries)))
+        self.skipped_problems = []
         if self.skip_corrupt:
-            fd, name = tempfile.mkstemp(prefix="tabench-skipped-", suffix=".tsv")
-            os.close(fd)
-            self._skip_log = Path(name)
-            weakref.finalize(self, _unlink, name, os.getpid())
+            # every video is decoded once up front (cached per manifest); a bad one is left out, never replaced
+            # by another video, which would score that one twice
+            from tabench.data.integrity import verify_dataset
+
+            self.skipped_problems = verify_dataset(self.root, self.entries, progress=False)
+            bad = {p.path for p in self.skipped_problems}
+            self._positions = [k for k, e in enumerate(self.entries) if e.path not in bad]
+            self.entries = [self.entries[k] for k in self._positions]
+            if not self.entries:
+                raise TabenchError(f"{root}: every {split} video of set {set_id} is unreadable "
+                                   f"(first: {self.skipped_problems[0]})")
         self.cache = None
         if cache_dir is not None:
             from tabench.data.cache import build_clip_cache, open_clip_cache
@@ -215,32 +221,11 @@ class ClipDataset(torch.utils.data.Dataset):
 
     @property
     def skipped(self) -> list[tuple[str, str]]:
-        """(path, reason) of every corrupt or missing video skipped so far, in any worker."""
-        if self._skip_log is None:
-            return []
-        try:
-            lines = self._skip_log.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in lines:
-            p, _, reason = line.partition("\t")
-            if p and (p, reason) not in out:
-                out.append((p, reason))
-        return out
+        """(path, reason) of every video left out because it is missing or does not decode (skip_corrupt)."""
+        return [(p.path, f"{p.kind}: {p.detail}") for p in self.skipped_problems]
 
     def __getitem__(self, i: int) -> dict:
-        n = len(self.entries)
-        if not self.skip_corrupt:
-            return self._load(i)
-        for k in range(n):
-            j = (i + k) % n
-            try:
-                return self._load(j)
-            except TabenchError as e:
-                with open(self._skip_log, "a", encoding="utf-8") as f:
-                    f.write(f"{self.entries[j].path}\t{str(e).splitlines()[0]}\n")
-        raise TabenchError(f"{self.root}: every {self.split} video of set {self.set_id} is unreadable")
+        return self._load(i)
 
     # ----- internals -----
     def _rng(self, i: int) -> np.random.Generator:
@@ -252,9 +237,10 @@ class ClipDataset(torch.utils.data.Dataset):
 
     def _load(self, i: int) -> dict:
         e = self.entries[i]
-        rng = self._rng(i)
+        k = self._positions[i]
+        rng = self._rng(k)
         if self.cache is not None:
-            positions, frames, L = self.cache.get(i)
+            positions, frames, L = self.cache.get(k)
             views_idx = self._indices(L, rng)
             clips = [frames[nearest_positions(positions, idx)] for idx in views_idx]
         else:
@@ -280,12 +266,3 @@ class ClipDataset(torch.utils.data.Dataset):
                     views.append(to_clip_tensor(frames, box, self.size, self.mean, self.std))
         video = views[0] if len(views) == 1 else torch.stack(views)
         return {"video": video, "label": e.label(self.level), "index": i, "path": e.path}
-
-
-def _unlink(path: str, owner_pid: int) -> None:
-    if os.getpid() != owner_pid:  # a forked worker's copy must not delete the parent's log
-        return
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

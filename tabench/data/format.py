@@ -12,8 +12,10 @@ See docs/datasets.md.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,11 +140,75 @@ class Dataset:
         return self.root / entry.path
 
 
-def open_dataset(root: str | Path) -> Dataset:
+def open_dataset(root: str | Path, validate: bool = True) -> Dataset:
+    """Load a dataset directory. With `validate` (the default), refuse manifest rows whose path leaves the dataset
+    root or whose classes the taxonomy does not have (or whose fine class belongs to another coarse class), with
+    one line naming the first bad rows, instead of failing later mid-epoch or scoring a video under a wrong label."""
     root = Path(root)
     if not root.is_dir():
         raise TabenchError(f"{root}: no such dataset directory")
-    return Dataset(root, read_taxonomy(root), read_manifest(root))
+    ds = Dataset(root, read_taxonomy(root), read_manifest(root))
+    if validate:
+        problems = entry_problems(ds)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise TabenchError(f"{root / 'manifest.csv'}: {'; '.join(problems[:3])}{more}; "
+                               "see `tabench data check`")
+    return ds
+
+
+def unsafe_path_reason(rel: str) -> str | None:
+    """Why a manifest path is not a plain relative path inside the dataset root, or None."""
+    if not rel:
+        return "empty path"
+    if "\\" in rel or rel.startswith("/") or os.path.isabs(rel) or (len(rel) > 1 and rel[1] == ":"):
+        return "absolute path (paths are relative to the dataset root)"
+    if any(part in ("..", ".", "") for part in rel.split("/")):
+        return "path leaves the dataset root or is not normalised ('..', '//' or './')"
+    return None
+
+
+def entry_problems(ds: Dataset) -> list[str]:
+    """Every manifest row that cannot be trained on as written: unsafe paths, folders that are symlinks out of
+    the dataset root, class ids the taxonomy lacks, fine classes of another coarse class. A video file that is
+    itself a symlink is allowed (the builders link to the user's copy of Kinetics / SSv2)."""
+    out = []
+    tax = ds.taxonomy
+    fine_ids = {s: {f.id: f for f in tax.fine_of_set(s)} for s in SETS}
+    n_coarse = len(tax.coarse)
+    root_real = os.path.realpath(ds.root)
+    folder_ok: dict[str, bool] = {}
+    for e in ds.entries:
+        reason = unsafe_path_reason(e.path)
+        if reason is None:
+            folder = e.path.rpartition("/")[0]
+            if folder not in folder_ok:
+                real = os.path.realpath(ds.root / folder) if folder else root_real
+                folder_ok[folder] = real == root_real or real.startswith(root_real + os.sep)
+            if not folder_ok[folder]:
+                reason = "its folder is a symlink out of the dataset root"
+        if reason is not None:
+            out.append(f"{e.path!r}: {reason}")
+            continue
+        if not 0 <= e.coarse_id < n_coarse:
+            out.append(f"{e.path}: coarse_id {e.coarse_id} is outside the taxonomy (0..{n_coarse - 1})")
+            continue
+        f = fine_ids[e.set].get(e.fine_id)
+        if f is None:
+            out.append(f"{e.path}: fine_id {e.fine_id} is not a class of set {e.set} in the taxonomy")
+        elif f.coarse_id != e.coarse_id:
+            out.append(f"{e.path}: coarse_id {e.coarse_id} disagrees with the taxonomy "
+                       f"({f.name!r} is coarse {f.coarse_id})")
+    return out
+
+
+def manifest_sha256(root: str | Path) -> str:
+    """sha256 of manifest.csv: what a run records to tie its results to the dataset it was computed on."""
+    path = Path(root) / "manifest.csv"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise TabenchError(f"{root}: no manifest.csv") from None
 
 
 @dataclass
@@ -161,7 +227,7 @@ def check_dataset(root: str | Path, check_files: bool = True) -> CheckReport:
     rep = CheckReport()
     root = Path(root)
     try:
-        ds = open_dataset(root)
+        ds = open_dataset(root, validate=False)
     except TabenchError as e:
         rep.errors.append(str(e))
         return rep
@@ -171,15 +237,11 @@ def check_dataset(root: str | Path, check_files: bool = True) -> CheckReport:
     for p, n in sorted(seen.items()):
         if n > 1:
             rep.errors.append(f"duplicate path in manifest.csv ({n} rows): {p}")
-    for e in ds.entries:
-        f = fine_ids[e.set].get(e.fine_id)
-        if f is None:
-            rep.errors.append(f"{e.path}: fine_id {e.fine_id} is not a class of set {e.set} in the taxonomy")
-        elif f.coarse_id != e.coarse_id:
-            rep.errors.append(f"{e.path}: coarse_id {e.coarse_id} disagrees with the taxonomy "
-                              f"({f.name!r} is coarse {f.coarse_id})")
-        if check_files and not (root / e.path).is_file():
-            rep.errors.append(f"missing video: {e.path}")
+    rep.errors.extend(entry_problems(ds))
+    if check_files:
+        for e in ds.entries:
+            if unsafe_path_reason(e.path) is None and not (root / e.path).is_file():
+                rep.errors.append(f"missing video: {e.path}")
     for split in SPLITS:
         for s in SETS:
             expected = {e.path: e for e in ds.entries if e.set == s and e.split == split}

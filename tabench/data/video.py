@@ -98,7 +98,9 @@ class VideoReader:
         """Frames at `indices` (any order, repeats allowed) as uint8 (T, H, W, 3) RGB.
 
         With `short_side`, frames are resized so that their shorter side has that length. An index past
-        the real end of the stream (when the container's frame count was an estimate) gives the last frame.
+        the real end of the stream (when the container's frame count was an estimate, within
+        `_count_tolerance`) gives the last frame; a stream that ends earlier than that is a truncated file and
+        raises TabenchError.
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         if idx.size == 0:
@@ -111,22 +113,30 @@ class VideoReader:
             w, h = short_side_size(w, h, short_side)
         got: dict[int, np.ndarray] = {}
         tail = None  # the last frame decoded, for indices past the real end
+        last = -1  # index of the last frame decoded
+        ended = True  # the stream ran out before every wanted frame was seen
         try:
             for i, frame in self._frames_from(int(wanted[0])):
-                tail = frame
+                tail, last = frame, i
                 if i > wanted[-1]:
+                    ended = False
                     break
                 pos = np.searchsorted(wanted, i)
                 if pos < len(wanted) and wanted[pos] == i and i not in got:
                     got[i] = frame.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation)
                     if len(got) == len(wanted):
+                        ended = False
                         break
         except av.FFmpegError as e:
             raise TabenchError(f"{self.path}: unreadable video ({_reason(e)})") from None
         if tail is None:
             raise TabenchError(f"{self.path}: unreadable video (no frame could be decoded)")
+        if ended and last + 1 < self.info.num_frames - self._count_tolerance():
+            # fewer frames than the container says: a truncated file, never padded with its last frame
+            raise TabenchError(f"{self.path}: truncated video (decoded {last + 1} of the "
+                               f"{self.info.num_frames} frames its header gives)")
         if len(got) < len(wanted):
-            # the stream ended early (frame count estimated from the duration) or a seek landed after an
+            # the frame count was estimated from the duration and is a little high, or a seek landed after an
             # index: an index takes the nearest decoded frame before it, or the last frame of the stream
             end = tail.to_ndarray(width=w, height=h, format="rgb24", interpolation=interpolation)
             have = np.array(sorted(got), dtype=np.int64)
@@ -138,6 +148,12 @@ class VideoReader:
         for k, i in enumerate(idx):
             out[k] = got[int(i)]
         return out
+
+    def _count_tolerance(self) -> int:
+        """Frames a stream may fall short of `info.num_frames` without being truncated: none when the container
+        stores the count; when it is estimated from duration x fps, rounding and container padding make it a
+        little high (a few frames), never by a tenth of the video."""
+        return 0 if self.info.exact else max(2, self.info.num_frames // 10)
 
     def _frames_from(self, first: int):
         """Yield (index, frame) in presentation order, starting at or before `first`."""

@@ -35,7 +35,9 @@ from tabench.results import predictions_path, write_predictions, write_results, 
 TASKS = ("classification", "retrieval")
 # Seed 003's two text conditions for motion-description retrieval: object descriptions and masked ones.
 RETRIEVAL_CONDITIONS = ("motion", "motion_masked")
-RUNTIME_KEYS = ("workers", "threads", "progress", "tensorboard", "log_every", "cache_dir", "skip_corrupt")
+# Not among them: cache_dir (clips from the cache are sampled from its stored frames, not decoded afresh) and
+# skip_corrupt (which videos are scored).
+RUNTIME_KEYS = ("workers", "threads", "progress", "tensorboard", "log_every")
 
 
 def direction_done(run_dir: str | Path, train_set: int) -> bool:
@@ -78,20 +80,33 @@ def resolve_clip_shape(cfg: dict) -> dict:
 
 
 def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> None:
-    """Refuse to continue a run with settings that would change its results."""
+    """Tie a run to its inputs: refuse to continue it on a different dataset (manifest sha256) or with settings
+    that would change its results; a new run records them in RUN/benchmark.yaml."""
+    from tabench.data.format import manifest_sha256
+
     path = run_dir / "benchmark.yaml"
-    current = {"data": str(Path(data).resolve()), "level": level,
+    current = {"data": str(Path(data).resolve()), "manifest_sha256": manifest_sha256(data), "level": level,
                "config": {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}}
     if path.is_file():
         saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for key in ("level", "config"):
-            if saved.get(key) != current[key]:
-                diff = _first_difference(saved.get(key), current[key])
-                raise TabenchError(f"{run_dir} was started with different settings ({diff}); "
-                                   "use another --out or the original settings")
+        refuse_different_inputs(run_dir, saved, current)
     else:
         from tabench.io import atomic_write_text
         atomic_write_text(path, yaml.safe_dump(current, sort_keys=False))
+
+
+def refuse_different_inputs(run_dir, saved: dict, current: dict) -> None:
+    """One-line refusal when a run's recorded inputs (manifest sha256, level, config) differ from these."""
+    sha = saved.get("manifest_sha256")
+    if sha is not None and sha != current["manifest_sha256"]:
+        raise TabenchError(f"{run_dir} was computed on a different dataset ({saved.get('data')}, manifest sha256 "
+                           f"{sha[:12]}...; {current['data']} has {current['manifest_sha256'][:12]}...); "
+                           "use another --out for this dataset")
+    for key in ("level", "config"):
+        if key in saved and saved.get(key) != current[key]:
+            diff = _first_difference(saved.get(key), current[key])
+            raise TabenchError(f"{run_dir} was started with different settings ({diff}); "
+                               "use another --out or the original settings")
 
 
 def _first_difference(a, b) -> str:
@@ -197,10 +212,12 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
     `task: retrieval` (seed 003) trains at the fine level (on the motion descriptions unless `class_text` says
     otherwise) and also scores motion-description retrieval with the object and the masked descriptions."""
     from tabench.data.format import open_dataset
-    from tabench.train import is_main, resolve_model, train
+    from tabench.outputs import claim
+    from tabench.train import check_videos_before_training, dist_env, is_main, resolve_model, skipped_videos, train
 
     out = Path(out)
-    taxonomy = open_dataset(data).taxonomy
+    dataset = open_dataset(data)
+    taxonomy = dataset.taxonomy
     cfg = resolve_model(cfg)
     if task not in TASKS:
         raise TabenchError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -211,8 +228,12 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
     check_level(cfg, level)
     cfg = resolve_clip_shape(cfg)
     if is_main():
+        claim(out, "benchmark")
         out.mkdir(parents=True, exist_ok=True)
         _check_same_config(out, cfg, data, level)
+    # every video both directions will use, decoded before anything trains (cached per manifest)
+    selections = [(s, split) for s in (1, 2) for split in ("train", "val")]
+    problems = check_videos_before_training(cfg, dataset, selections, dist_env()[0])
     t_all = time.time()
     for k in (1, 2):
         if direction_done(out, k):
@@ -229,7 +250,10 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
                 evaluate_retrieval(cfg, data, out, k)
     if not is_main():
         return {}
+    from tabench.data.format import manifest_sha256
+
     extra = {"config": cfg, "eval_checkpoint": cfg.get("eval_checkpoint", "last"), "data": str(data),
+             "manifest_sha256": manifest_sha256(data), "skipped": skipped_videos(dataset, problems, selections),
              "timings": {}, "per_direction": {}}
     if cfg.get("class_text"):  # resolved for video-text models only (classtext.resolve)
         from tabench import classtext
@@ -272,4 +296,17 @@ def format_table(res: dict) -> str:
     for d in res["directions"]:
         lines.append(f"{'Set ' + str(d['train_set']):<10}" + "".join(f"{d[c]:>9.2f}" for c in cols))
     lines.append(f"{'Mean':<10}" + "".join(f"{res['mean'][c]:>9.2f}" for c in cols))
+    note = skipped_note(res.get("skipped"))
+    if note:
+        lines.append(note)
     return "\n".join(lines)
+
+
+def skipped_note(skipped: dict | None) -> str | None:
+    """'left out (skip_corrupt): 3 videos (train_set1 2, val_set2 1); accuracy is over the videos scored'."""
+    counts = {k: len(v) for k, v in (skipped or {}).items() if v}
+    if not counts:
+        return None
+    per = ", ".join(f"{k} {n}" for k, n in counts.items())
+    return (f"left out (skip_corrupt): {sum(counts.values())} unreadable videos ({per}); accuracy is over the "
+            "videos scored; their paths are under `skipped` in results.json")

@@ -357,6 +357,7 @@ class Loop:
     amp_dtype: torch.dtype | None
     epochs: int
     progress_bars: bool
+    manifest_sha256: str = ""
 
     @property
     def raw(self) -> nn.Module:
@@ -379,11 +380,14 @@ def prepare(cfg: dict, data: str | Path, train_set: int | None, out: Path, level
     from torch.utils.data import DataLoader, DistributedSampler
 
     from tabench import classtext
-    from tabench.data.format import open_dataset
+    from tabench.data.format import manifest_sha256, open_dataset
 
-    taxonomy = open_dataset(data).taxonomy
+    dataset = open_dataset(data)
+    taxonomy = dataset.taxonomy
     class_names = [f.name for f in classes] if classes is not None else taxonomy.labels(train_set, level)
     device, rank, world = setup(cfg)
+    used_sets = (train_set,) if train_set is not None else (1, 2)
+    check_videos_before_training(cfg, dataset, [(k, split) for k in used_sets for split in ("train", "val")], rank)
     seed = int(cfg["seed"])
     seed_all(seed)
     cfg = resolve_model(cfg)
@@ -418,15 +422,57 @@ def prepare(cfg: dict, data: str | Path, train_set: int | None, out: Path, level
                 label_space=space, device=device,
                 rank=rank, world=world, model=model, train_ds=train_ds, val_ds=val_ds, sampler=sampler,
                 loader=loader, loader_gen=loader_gen, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-                amp_dtype=amp_dtype, epochs=epochs, progress_bars=bool(cfg.get("progress", True)) and rank == 0)
+                amp_dtype=amp_dtype, epochs=epochs, progress_bars=bool(cfg.get("progress", True)) and rank == 0,
+                manifest_sha256=manifest_sha256(data))
+
+
+def check_videos_before_training(cfg: dict, dataset, selections, rank: int = 0) -> list:
+    """Decode every video of the (set, split) `selections` once (cached per manifest: `tabench.data.integrity`)
+    before anything trains, so a broken file is named up front rather than as a DataLoader traceback mid-run.
+    Bad videos are an error unless `skip_corrupt`, which leaves them out (the datasets then skip them).
+    Rank 0 decodes; the other ranks read its cached verdicts."""
+    from tabench.data.integrity import refuse_bad_videos, verify_dataset
+
+    entries = [e for s, split in selections for e in dataset.select(s, split)]
+    progress = bool(cfg.get("progress", True)) and rank == 0
+    if rank == 0:
+        problems = verify_dataset(dataset.root, entries, progress=progress)
+    barrier()
+    if rank != 0:
+        problems = verify_dataset(dataset.root, entries, progress=False)
+    if not cfg.get("skip_corrupt"):
+        what = " and ".join(f"Set {s} {split}" for s, split in selections)
+        refuse_bad_videos(dataset.root, problems, f"the videos of {what}")
+    return problems
+
+
+def skipped_videos(dataset, problems, selections) -> dict:
+    """{"train_set1": [{path, kind, detail}], ...}: the videos left out of each (split, set), for results.json."""
+    out = {}
+    for s, split in selections:
+        paths = {e.path for e in dataset.select(s, split)}
+        out[f"{split}_set{s}"] = [p.to_dict() for p in problems if p.path in paths]
+    return out
 
 
 def resume_from(loop: Loop, path: Path) -> Progress:
     """Restore weights, optimiser, scheduler, scaler, RNG states and progress from `path` (last.pt), after
     checking that it is a checkpoint of this same run."""
+    from tabench.protocol import RUNTIME_KEYS, refuse_different_inputs
+
     ckpt = load_checkpoint(path)  # on CPU: RNG states must stay CPU tensors
     if ckpt.get("num_classes") != len(loop.class_names) or ckpt.get("train_set") != loop.train_set:
         raise TabenchError(f"{path} is from a different run (set/classes differ); pick another --out")
+    if ckpt.get("model_name", loop.cfg["model"]) != loop.cfg["model"]:
+        raise TabenchError(f"{path} trained {ckpt.get('model_name')}, not {loop.cfg['model']}; "
+                           "pick another --out or the original --model")
+    saved_cfg = ckpt.get("config") or {}
+    refuse_different_inputs(loop.out, {
+        "manifest_sha256": ckpt.get("manifest_sha256"), "data": "the dataset it was trained on",
+        "level": ckpt.get("level", loop.level),
+        "config": {k: v for k, v in saved_cfg.items() if k not in RUNTIME_KEYS}},
+        {"manifest_sha256": loop.manifest_sha256, "data": "this --data", "level": loop.level,
+         "config": {k: v for k, v in loop.cfg.items() if k not in RUNTIME_KEYS}})
     loop.model.load_state_dict(ckpt["model"])
     loop.optimizer.load_state_dict(ckpt["optimizer"])
     loop.scheduler.load_state_dict(ckpt["scheduler"])
@@ -562,6 +608,9 @@ def train(cfg: dict, data: str | Path, train_set: int | None, out: str | Path, l
     if level not in ("coarse", "fine"):
         raise TabenchError(f"--level must be coarse or fine, got {level!r}")
     last_path = out / CHECKPOINT_LAST
+    from tabench.outputs import claim
+
+    claim(out, "training")
     if last_path.exists() and not resume:
         raise TabenchError(f"{out} already holds a training run; pass --resume to continue it or pick another --out")
 
@@ -595,6 +644,8 @@ def train(cfg: dict, data: str | Path, train_set: int | None, out: str | Path, l
                "world_size": loop.world, "best_acc": progress.best_acc, "best_epoch": progress.best_epoch,
                "final_val_acc": history[-1].get("val_acc") if history else None,
                "train_time_s": sum(h["time"] for h in history), "this_session_s": time.time() - t_start,
+               "skipped": {f"{split}_set{train_set}": [p.to_dict() for p in getattr(ds, "skipped_problems", [])]
+                           for split, ds in (("train", loop.train_ds), ("val", loop.val_ds))},
                "history": history}
     if loop.main:
         atomic_write_json(out / "summary.json", summary)
@@ -604,7 +655,8 @@ def train(cfg: dict, data: str | Path, train_set: int | None, out: str | Path, l
 def _model_state(loop: Loop, epoch: int, step: int, val_acc) -> dict:
     return {"model": loop.raw.state_dict(), "config": loop.cfg, "model_name": loop.cfg["model"],
             "num_classes": len(loop.class_names), "class_names": list(loop.class_names),
-            "train_set": loop.train_set, "level": loop.level, "epoch": epoch, "step": step, "val_acc": val_acc}
+            "train_set": loop.train_set, "level": loop.level, "epoch": epoch, "step": step, "val_acc": val_acc,
+            "manifest_sha256": loop.manifest_sha256}
 
 
 def _summary_writer(out: Path):

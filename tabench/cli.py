@@ -35,8 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except TabenchError as e:
-        print(f"tabench: error: {e}", file=sys.stderr)
+        print(f"tabench: error: {one_line(e)}", file=sys.stderr)
         return 2
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.ENOSPC:
+            print(f"tabench: error: no space left on {e.filename or 'the output device'}", file=sys.stderr)
+            return 2
+        raise
     except BrokenPipeError:  # e.g. `tabench taxonomy show k400-ta | head`
         import os
 
@@ -45,3 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tabench: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(e: BaseException) -> str:
+    """The user-facing line of a TabenchError, also when a DataLoader worker re-raised it with its traceback."""
+    text = str(e)
+    if "Original Traceback" in text:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        last = lines[-1] if lines else text
+        text = last.split("TabenchError: ", 1)[-1]
+    return text.splitlines()[0] if text else type(e).__name__

@@ -74,6 +74,24 @@ CHOICES = {
 }
 
 
+# (min, max, min excluded) of the numeric keys: a value outside trains nothing sensible, or crashes mid-run
+FLOAT_RANGES = {
+    "lr": (0.0, None, True),
+    "weight_decay": (0.0, None, False),
+    "momentum": (0.0, 1.0, False),
+    "warmup_epochs": (0.0, None, False),
+    "min_lr_ratio": (0.0, 1.0, False),
+    "label_smoothing": (0.0, 1.0, False),
+    "clip_grad": (0.0, None, False),
+}
+
+
+def _range_text(lo, hi, lo_open) -> str:
+    if hi is None:
+        return "a positive number" if lo_open else f"a number >= {lo:g}"
+    return f"between {lo:g} and {hi:g}"
+
+
 def default_config() -> dict:
     return copy.deepcopy(DEFAULTS)
 
@@ -138,10 +156,14 @@ def _check_value(key: str, value, source: str):
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise TabenchError(f"{source}: {key} must be true or false, got {value!r}")
-    elif isinstance(default, float):
+    elif isinstance(default, float) or key == "clip_grad":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TabenchError(f"{source}: {key} must be a number, got {value!r}")
         value = float(value)
+        lo, hi, lo_open = FLOAT_RANGES.get(key, (None, None, False))
+        if value != value or value in (float("inf"), float("-inf")) or (lo is not None and (
+                value < lo or (lo_open and value == lo))) or (hi is not None and value > hi):
+            raise TabenchError(f"{source}: {key} must be {_range_text(lo, hi, lo_open)}, got {value!r}")
     elif isinstance(default, int) or key in ("frames", "size", "threads", "frame_interval"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TabenchError(f"{source}: {key} must be an integer, got {value!r}")

@@ -141,8 +141,15 @@ def resolve_model(cfg: dict) -> dict:
 def build_model(cfg: dict, num_classes: int) -> nn.Module:
     from tabench.models import create_model
 
-    return create_model(resolve_model(cfg)["model"], num_classes, weights=cfg.get("weights"),
-                        **(cfg.get("model_kwargs") or {}))
+    name = resolve_model(cfg)["model"]
+    kwargs = cfg.get("model_kwargs") or {}
+    try:
+        return create_model(name, num_classes, weights=cfg.get("weights"), **kwargs)
+    except TypeError as e:
+        if "unexpected keyword argument" in str(e):
+            bad = str(e).rsplit("argument", 1)[-1].strip()
+            raise TabenchError(f"model_kwargs: {name} has no argument {bad} (given: {', '.join(kwargs)})") from None
+        raise
 
 
 INPUT_KEYS = ("frames", "size", "sampling", "frame_interval", "mean", "std")

@@ -1,0 +1,178 @@
+"""Fault injection: broken, truncated, missing videos and bad manifest rows are all named and none is scored;
+bad settings and outputs are one-line errors. Real broken files: a half-truncated mp4 written with PyAV, random
+bytes, a zero-byte file, a PNG named .mp4, a video shorter than its manifest row says."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tabench import TabenchError, cli, config  # noqa: E402
+from tabench.data.format import open_dataset, read_manifest  # noqa: E402
+
+from test_train import _write_mp4, make_tiny_dataset, tiny_config  # noqa: E402
+
+BREAKERS = ("truncated", "random", "empty", "png", "missing", "short")
+
+
+def break_video(path: Path, how: str) -> None:
+    """Damage one real video file in place, the way files get damaged."""
+    if how == "truncated":
+        b = path.read_bytes()
+        path.write_bytes(b[: len(b) // 2])
+    elif how == "random":
+        path.write_bytes(np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "png":
+        from PIL import Image
+
+        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(path, format="PNG")
+    elif how == "missing":
+        path.unlink()
+    elif how == "short":  # a valid video with fewer frames than the manifest's num_frames column says
+        _write_mp4(path, np.full((5, 32, 32, 3), 90, np.uint8))
+    else:
+        raise ValueError(how)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    root = make_tiny_dataset(tmp_path_factory.mktemp("faults") / "data", train_per_class=3, val_per_class=2)
+    # a num_frames column, as Syn-TA writes it: the tiny clips have 12 frames
+    lines = (root / "manifest.csv").read_text().splitlines()
+    (root / "manifest.csv").write_text("\n".join([lines[0] + ",num_frames"] + [ln + ",12" for ln in lines[1:]]) + "\n")
+    return root
+
+
+def inject(clean: Path, dst: Path, n: int, seed: int, splits=("train", "val")) -> dict[str, str]:
+    """Copy the dataset and damage `n` videos chosen at random: {path: how}."""
+    shutil.copytree(clean, dst)
+    rng = np.random.default_rng(seed)
+    rows = [e.path for e in read_manifest(dst) if e.split in splits]
+    chosen = rng.choice(len(rows), size=n, replace=False)
+    broken = {}
+    for k, i in enumerate(chosen):
+        how = BREAKERS[k % len(BREAKERS)]
+        break_video(dst / rows[i], how)
+        broken[rows[i]] = how
+    return broken
+
+
+def test_data_check_names_every_injected_fault(clean, tmp_path, capsys):
+    broken = inject(clean, tmp_path / "d", n=len(BREAKERS) * 2, seed=0)
+    assert cli.main(["data", "check", str(tmp_path / "d"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    named = {p["path"]: p["kind"] for p in report["problems"]}
+    assert set(named) == set(broken), (named, broken)  # all named, nothing else accused
+    for path, how in broken.items():
+        expected = {"missing": {"missing"}, "short": {"truncated"}, "truncated": {"truncated", "unreadable"}}
+        assert named[path] in expected.get(how, {"unreadable"}), (path, how, named[path])
+    assert all(set(p) == {"path", "kind", "detail"} for p in report["problems"])
+    # the text form names them too, one per line, and --fast (headers only) still finds the unopenable ones
+    assert cli.main(["data", "check", str(tmp_path / "d"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert all(p in err for p in broken)
+    assert cli.main(["data", "check", str(tmp_path / "d"), "--fast", "--json"]) == 1
+    fast = {p["path"] for p in json.loads(capsys.readouterr().out)["problems"]}
+    assert {p for p, how in broken.items() if how in ("random", "empty", "png", "missing")} <= fast
+    assert cli.main(["data", "check", str(clean)]) == 0
+
+
+def test_benchmark_refuses_bad_videos_before_training(clean, tmp_path, capsys):
+    broken = inject(clean, tmp_path / "d", n=2, seed=3)
+    args = ["benchmark", "--data", str(tmp_path / "d"), "--model", "r3d_tiny", "--out", str(tmp_path / "run"),
+            "--epochs", "1", "--frames", "4", "--size", "32", "--batch-size", "4", "--workers", "0",
+            "--no-progress", "--set", "tensorboard=false", "--set", "threads=1"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "skip_corrupt" in err and "Traceback" not in err
+    assert any(p in err for p in broken)
+    assert not (tmp_path / "run" / "train1").exists()  # nothing trained
+
+
+def test_skip_corrupt_leaves_out_every_bad_video_and_lists_it(clean, tmp_path):
+    from tabench.protocol import run_benchmark
+    from tabench.results import read_predictions
+
+    n = 4
+    broken = inject(clean, tmp_path / "d", n=n, seed=7)
+    run = tmp_path / "run"
+    res = run_benchmark(tiny_config(epochs=1, skip_corrupt=True), tmp_path / "d", run)
+    listed = {p["path"] for v in res["skipped"].values() for p in v}
+    assert listed == set(broken)
+    files = [[p.path for p in read_predictions(run, k, kind)] for k in (1, 2) for kind in ("known", "unknown")]
+    scored = [p for f in files for p in f]
+    assert not set(scored) & set(broken)  # none scored
+    assert all(len(f) == len(set(f)) for f in files)  # nothing scored twice (no neighbour substitution)
+    vals = [e.path for e in read_manifest(clean) if e.split == "val"]
+    assert len(scored) == 2 * len([p for p in vals if p not in broken])  # every val video once per direction
+    stored = json.loads((run / "results.json").read_text())
+    assert set(stored["skipped"]) == {"train_set1", "val_set1", "train_set2", "val_set2"}
+
+
+@pytest.mark.parametrize("row, msg", [("../outside.mp4,1,train,0,0", "leaves the dataset root"),
+                                      ("/etc/passwd,1,train,0,0", "absolute path"),
+                                      ("videos/a.mp4,1,train,99,0", "coarse_id 99 is outside"),
+                                      ("videos/a.mp4,1,train,1,0", "disagrees with the taxonomy")])
+def test_open_dataset_refuses_bad_rows(clean, tmp_path, row, msg):
+    shutil.copytree(clean, tmp_path / "d")
+    m = tmp_path / "d" / "manifest.csv"
+    m.write_text(m.read_text() + row + ",12\n")
+    with pytest.raises(TabenchError, match=msg):
+        open_dataset(tmp_path / "d")
+
+
+def test_symlinked_folder_out_of_the_root_is_refused(clean, tmp_path):
+    shutil.copytree(clean, tmp_path / "d")
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "d" / "escape")
+    m = tmp_path / "d" / "manifest.csv"
+    m.write_text(m.read_text() + "escape/a.mp4,1,train,0,0,12\n")
+    with pytest.raises(TabenchError, match="symlink out of the dataset root"):
+        open_dataset(tmp_path / "d")
+
+
+@pytest.mark.parametrize("flag, value, msg", [("--lr", "-1", "lr must be a positive number"),
+                                              ("--lr", "nan", "lr must be a positive number"),
+                                              ("--label-smoothing", "2", "label_smoothing must be between 0 and 1"),
+                                              ("--weight-decay", "-1", "weight_decay must be a number >= 0"),
+                                              ("--clip-grad", "-1", "clip_grad must be a number >= 0"),
+                                              ("--warmup-epochs", "-1", "warmup_epochs must be a number >= 0")])
+def test_bad_setting_is_one_line_exit_2(clean, tmp_path, capsys, flag, value, msg):
+    assert cli.main(["train", "--data", str(clean), "--out", str(tmp_path / "r"), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and len(err.strip().splitlines()) == 1
+
+
+def test_outputs_never_clobber(clean, tmp_path, capsys):
+    from tabench.protocol import run_benchmark
+
+    f = tmp_path / "afile"
+    f.write_text("x")
+    base = ["--model", "r3d_tiny", "--epochs", "1", "--workers", "0", "--no-progress"]
+    for cmd in ("train", "benchmark"):
+        assert cli.main([cmd, "--data", str(clean), "--out", str(f)] + base) == 2
+        assert "is a file" in capsys.readouterr().err
+        assert cli.main([cmd, "--data", str(clean), "--out", str(clean)] + base) == 2
+        assert "holds a syn-ta dataset" in capsys.readouterr().err
+    assert cli.main(["train", "--data", str(clean), "--out", str(tmp_path / "nothing"), "--set",
+                     "model_kwargs.bogus=1"] + base) == 2
+    assert "has no argument 'bogus'" in capsys.readouterr().err
+    # a run is tied to its dataset: the same --out on another dataset is refused
+    run = tmp_path / "run"
+    run_benchmark(tiny_config(epochs=1), clean, run)
+    other = make_tiny_dataset(tmp_path / "other", train_per_class=3, val_per_class=2, seed=5)
+    with pytest.raises(TabenchError, match="different dataset"):
+        run_benchmark(tiny_config(epochs=1), other, run)
+    with pytest.raises(TabenchError, match="different settings .*skip_corrupt"):
+        run_benchmark(tiny_config(epochs=1, skip_corrupt=True), clean, run)
+    with pytest.raises(TabenchError, match="different dataset"):
+        from tabench.train import train
+        train(tiny_config(epochs=1), other, 1, run / "train1", resume=True)

@@ -176,3 +176,41 @@ def test_outputs_never_clobber(clean, tmp_path, capsys):
     with pytest.raises(TabenchError, match="different dataset"):
         from tabench.train import train
         train(tiny_config(epochs=1), other, 1, run / "train1", resume=True)
+
+
+def test_builders_and_generator_refuse_another_kind_of_output(clean, tmp_path):
+    """A K400-TA build or a Syn-TA generation into a folder holding a different dataset, or a run, is refused
+    before anything there changes."""
+    from tabench.data._build_common import build
+    from tabench.outputs import claim
+    from tabench.taxonomy import load
+
+    before = (clean / "manifest.csv").read_bytes()
+    with pytest.raises(TabenchError, match="holds a syn-ta dataset"):
+        build(load("k400-ta"), [], None, clean)
+    assert (clean / "manifest.csv").read_bytes() == before
+    claim(clean, "dataset", "syn-ta")  # the same kind: adding to it is fine
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "benchmark.yaml").write_text("level: coarse\n")
+    with pytest.raises(TabenchError, match="holds a benchmark run"):
+        claim(tmp_path / "run", "dataset", "syn-ta")
+
+
+def test_regeneration_rerenders_a_truncated_video_and_the_manifest_only_grows(tmp_path):
+    from test_synth_generate import _run, _videos, gl
+
+    if gl.args[0]:  # no EGL context here
+        pytest.skip(gl.kwargs["reason"])
+    out = tmp_path / "data"
+    assert _run(out) == 0
+    videos = _videos(out)
+    victim = sorted(videos)[1]
+    whole = videos[victim].read_bytes()
+    break_video(videos[victim], "truncated")  # a finished video truncated on disk is not "done"
+    assert _run(out) == 0
+    assert videos[victim].read_bytes() == whole  # rendered again, deterministically
+    rows = (out / "manifest.csv").read_text().splitlines()
+    assert _run(out, "--train-per-class", "1") == 0  # smaller counts: the manifest keeps the earlier rows
+    assert (out / "manifest.csv").read_text().splitlines() == rows
+    assert _run(out, "--train-per-class", "1", "--prune") == 0
+    assert len((out / "manifest.csv").read_text().splitlines()) < len(rows)

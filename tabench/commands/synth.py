@@ -17,6 +17,8 @@ def register(subparsers) -> None:
                                    "resumable: re-running the same command skips finished videos.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     g.add_argument("--out", required=True, metavar="DIR", help="output dataset directory")
+    g.add_argument("--prune", action="store_true",
+                   help="drop manifest rows outside the current per-class counts (by default the manifest only grows)")
     g.add_argument("--train-per-class", type=int, default=60, metavar="N", help="train videos per fine class")
     g.add_argument("--val-per-class", type=int, default=40, metavar="N", help="val videos per fine class")
     g.add_argument("--views", default=",".join(VIEWS), metavar="LIST",
@@ -72,7 +74,8 @@ def _generate(args) -> int:
         frames=parse_frames(args.frames), max_frames=args.max_frames,
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None,
         seed=args.seed, workers=args.workers, shard=parse_shard(args.shard), background=args.background,
-        backgrounds=args.backgrounds, annotations=parse_list(args.annotations, ANNOTATIONS, "--annotations"))
+        backgrounds=args.backgrounds, annotations=parse_list(args.annotations, ANNOTATIONS, "--annotations"),
+        prune=args.prune)
     s = generate(opts, progress=not args.no_progress)
     fps = s.timing.frames / s.seconds if s.seconds > 0 else 0.0
     print(f"{args.out}: {s.rendered} videos rendered, {s.skipped} already there (of {s.planned} in this run); "

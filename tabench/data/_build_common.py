@@ -137,6 +137,9 @@ def build(tax: Taxonomy, annotations: list[Annotation], index: VideoIndex, out: 
     Raises TabenchError under `strict` when anything was missing, unreadable, duplicated or unknown."""
     if link not in LINK_MODES:
         raise TabenchError(f"--link must be one of {', '.join(LINK_MODES)}, got {link!r}")
+    from tabench.outputs import claim
+
+    claim(out, "dataset", tax.name)  # never replace another kind of dataset's manifest, or mix into a run
     official = {norm_label(x): x for x in official_labels(tax.name)}
     by_label = {norm_label(src): f for src, f in tax.by_source_label().items()}
     not_in_dataset: Counter = Counter()

@@ -77,6 +77,7 @@ class Options:
     background: str = "realistic"
     backgrounds: str | None = None
     annotations: tuple[str, ...] = ()
+    prune: bool = False  # drop manifest rows of videos outside the current counts (else the manifest only grows)
 
     def content_key(self, pools: BackgroundPools) -> dict:
         """The options that change a video's pixels or sidecar (a resumed run must use the same)."""
@@ -336,8 +337,13 @@ def annotation_path(video: Path, kind: str) -> Path:
 
 
 def is_done(video: Path, annotations=()) -> bool:
+    """Rendered earlier and still whole: its files exist and the video decodes to its last frame (a video
+    truncated on disk since is rendered again, not counted as done)."""
+    from tabench.data.integrity import inspect_video
+
     return (video.is_file() and sidecar_path(video).is_file()
-            and all(annotation_path(video, a).is_file() for a in annotations))
+            and all(annotation_path(video, a).is_file() for a in annotations)
+            and inspect_video(video) is None)
 
 
 @dataclass
@@ -440,11 +446,19 @@ def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPo
     entries = []
     for job in plan(tax, select_classes(tax, None), opts):
         rel = video_relpath(tax, job)
-        if not is_done(root / rel):
+        video = root / rel
+        # rendered now, or checked whole before rendering (is_done): existence is enough here
+        if not (video.is_file() and sidecar_path(video).is_file()):
             continue
         vp = plan_video(job, opts, pools)
         entries.append(VideoEntry(rel, job.fine.set, job.split, job.fine.coarse_id, job.fine.id,
                                   {"view": vp.view, "background": vp.background_label(), "num_frames": vp.num_frames}))
+    if not opts.prune and (root / "manifest.csv").is_file():
+        # the manifest only grows: rows of earlier runs (e.g. with larger counts) stay while their videos exist
+        from tabench.data.format import read_manifest
+
+        have = {e.path for e in entries}
+        entries += [e for e in read_manifest(root) if e.path not in have and (root / e.path).is_file()]
     write_dataset(root, tax, entries, meta_columns=["view", "background", "num_frames"])
     return entries
 
@@ -467,6 +481,9 @@ def generate(opts: Options, progress: bool = True, log=None) -> Summary:
     check_programs(fines)
     pools = load_pools(opts.background, opts.backgrounds, log)
     root = Path(opts.out)
+    from tabench.outputs import claim
+
+    claim(root, "dataset", tax.name)  # never into a K400-TA / SSv2-TA dataset or a run
     root.mkdir(parents=True, exist_ok=True)
     _check_config(root, opts, pools)
     write_records(root, pools)

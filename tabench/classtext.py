@@ -73,30 +73,34 @@ def check_source(cfg: dict) -> None:
         raise TabenchError(f"class_text_k must be a positive integer or null (all descriptions), got {k!r}")
 
 
-def resolve(cfg: dict, model) -> dict:
-    """cfg with `class_text` filled in from the model (its `default_class_text`, else templates), so the saved
-    config says what was used; refuses text settings for a model whose label space is not text. `model` is the
-    built model or a function that builds one (called only for a video-text model whose class_text is unset;
-    the registry says which models are video-text)."""
-    if callable(model) and not isinstance(model, torch.nn.Module):
+def resolve(cfg: dict, model=None) -> dict:
+    """cfg with `class_text` filled in from the model (its default mode, else templates), so the saved config
+    says what was used; refuses text settings for a model whose label space is not text. `model` is the built
+    model; without it (or given a function that would build one) the registry's entry for cfg["model"] answers,
+    so deciding a config never builds a model."""
+    info = None
+    if model is None or (callable(model) and not isinstance(model, torch.nn.Module)):
         from tabench.models import model_info
 
-        if not getattr(model_info(cfg["model"]), "video_text", False):
-            model = None
-        elif cfg.get("class_text") and not cfg.get("transductive"):
-            return cfg
-        else:
-            model = model()
-    if not hasattr(model, "set_class_texts"):
+        info = model_info(cfg["model"])
+        if getattr(info, "video_text", None) is None and model is not None:  # a stand-in without registry facts
+            model, info = model(), None
+    if info is not None:
+        video_text, unseen = bool(getattr(info, "video_text", False)), bool(getattr(info, "uses_unseen_texts", False))
+        default = getattr(info, "class_text", "") or "templates"
+    else:
+        video_text, unseen = hasattr(model, "set_class_texts"), hasattr(model, "set_unseen_class_texts")
+        default = getattr(model, "default_class_text", "templates")
+    if not video_text:
         for key, off in (("class_text", None), ("text_classifier", "learned"), ("transductive", False)):
             if cfg.get(key, off) != off:
                 raise TabenchError(f"{key} applies to video-text models only; {cfg.get('model')!r} is a unimodal "
                                    "classifier (see `tabench models list`)")
         return cfg
-    if cfg.get("transductive") and not hasattr(model, "set_unseen_class_texts"):
+    if cfg.get("transductive") and not unseen:
         raise TabenchError(f"transductive: {cfg.get('model')!r} uses no unseen-class texts in training "
                            "(only CoCo's cross-action invariance mining does)")
-    return {**cfg, "class_text": cfg.get("class_text") or getattr(model, "default_class_text", "templates")}
+    return {**cfg, "class_text": cfg.get("class_text") or default}
 
 
 def settings(cfg: dict) -> dict:

@@ -58,6 +58,8 @@ class ModelInfo:
     description: str = ""
     param_ref: str = ""  # the published parameter count we check against, e.g. "34.5M (MViTv2 paper, K400)"
     module: str = ""  # where the builder lives (e.g. tabench.models.videotext.xclip for video-text models)
+    class_text: str = ""  # video-text models: the class-text mode used when the config sets none (tabench.classtext)
+    uses_unseen_texts: bool = False  # video-text models that can train on unseen-class texts (`transductive`)
 
     # The names used before the registry carried the whole input config.
     @property
@@ -122,6 +124,8 @@ def register_model(
     pretrained: str = "",
     param_ref: str = "",
     name: str | None = None,
+    class_text: str = "",
+    uses_unseen_texts: bool = False,
 ):
     """Decorator registering `builder(num_classes, **kw) -> nn.Module` under its function name (or `name`),
     with the facts of its input (see `ModelInfo`)."""
@@ -153,6 +157,8 @@ def register_model(
             description=doc[0] if doc else "",
             param_ref=param_ref,
             module=builder.__module__,
+            class_text=class_text or ("templates" if video_text else ""),
+            uses_unseen_texts=bool(uses_unseen_texts),
         )
         return builder
 

@@ -127,7 +127,8 @@ class CoCo(VideoTextModel):
         return loss
 
 
-@register_video_text(paper=PAPER, default_frames=8, default_size=48, cpu_sized=True, text="minilm")
+@register_video_text(paper=PAPER, default_frames=8, default_size=48, cpu_sized=True, text="minilm",
+                     class_text="enriched", uses_unseen_texts=True)
 def coco_minilm_tiny(num_classes=None, class_texts=None, frames=8, size=48, embed_dim=256, tau=0.1, gamma=0.1,
                      **kw):
     """CoCo on the RGBDiff-tiny video encoder + frozen MiniLM definitions/descriptions (class_text: enriched)."""

@@ -24,10 +24,27 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         os.umask(mask)
         os.chmod(tmp, 0o644 & ~mask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if _no_space(e, path.parent):
+            from tabench import TabenchError
+
+            raise TabenchError(f"no space left on {path.parent} (writing {path.name})") from None
         raise
+
+
+def _no_space(e: BaseException, folder: Path) -> bool:
+    """A write that failed because the disk is full: ENOSPC, or torch.save's 'file write failed' with no room left."""
+    import errno
+    import shutil
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(e, RuntimeError) and "write failed" in str(e):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder).free < 1 << 20
+    return False
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

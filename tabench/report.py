@@ -28,6 +28,7 @@ class Table:
     title: str
     groups: list[str]  # column groups: datasets, or "Set 1"/"Set 2"
     rows: list[tuple[str, list[dict | None]]]  # row label, one metrics dict (or None) per group
+    notes: list = None  # lines shown under the table (e.g. videos a run left out with skip_corrupt)
     # a metrics dict may also hold "std" and "ci95": {key: std} and {key: [low, high]}
 
 
@@ -67,6 +68,7 @@ def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False, ci: bool
             r["ci95"] = run_ci(d)
         r = _with_spread(r, ci)
         r["run_dir"] = Path(d).name
+        r["skipped_note"] = _skipped_note(d)
         runs.append(r)
     for r, label in zip(runs, _row_labels(runs)):
         r["label"] = label
@@ -87,15 +89,31 @@ def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False, ci: bool
                     if r is not None:
                         by = {d["train_set"]: d for d in r["directions"]}
                         rows.append((lab, [by.get(1), by.get(2)]))
-                tables.append(Table(f"{ds}, {what}, per direction", ["Set 1", "Set 2"], rows))
+                tables.append(Table(f"{ds}, {what}, per direction", ["Set 1", "Set 2"], rows,
+                                    _notes([r for r in sel if r["dataset"] == ds])))
         else:
             rows = []
             for lab in labels:
                 cells = [next((r["mean"] for r in sel if r["label"] == lab and r["dataset"] == ds), None)
                          for ds in datasets]
                 rows.append((lab, cells))
-            tables.append(Table(f"{what.capitalize()}, mean of the two directions", datasets, rows))
+            tables.append(Table(f"{what.capitalize()}, mean of the two directions", datasets, rows, _notes(sel)))
     return tables
+
+
+def _skipped_note(run_dir) -> str | None:
+    """How many videos a run left out (skip_corrupt), from results.json's `skipped`."""
+    from tabench.protocol import skipped_note
+
+    try:
+        stored = json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return skipped_note(stored.get("skipped") if isinstance(stored, dict) else None)
+
+
+def _notes(runs) -> list[str]:
+    return [f"{r['label']}: {r['skipped_note']}" for r in runs if r.get("skipped_note")]
 
 
 def _fmt(v) -> str:
@@ -126,6 +144,8 @@ def render_markdown(tables: list[Table]) -> str:
             vals = [_fmt_cell(c, k) for c in cells for k, _ in COLUMNS]
             out.append("| " + " | ".join([label] + vals) + " |")
         out.append("")
+        for note in t.notes or []:
+            out.append(f"*{note}*\n")
     return "\n".join(out)
 
 

@@ -115,6 +115,8 @@ def test_skip_corrupt_leaves_out_every_bad_video_and_lists_it(clean, tmp_path):
     assert len(scored) == 2 * len([p for p in vals if p not in broken])  # every val video once per direction
     stored = json.loads((run / "results.json").read_text())
     assert set(stored["skipped"]) == {"train_set1", "val_set1", "train_set2", "val_set2"}
+    from tabench.report import build_tables, render  # the report says how many were left out
+    assert f"left out (skip_corrupt): {n} unreadable videos" in render(build_tables([run]), "markdown")
 
 
 @pytest.mark.parametrize("row, msg", [("../outside.mp4,1,train,0,0", "leaves the dataset root"),
@@ -214,3 +216,17 @@ def test_regeneration_rerenders_a_truncated_video_and_the_manifest_only_grows(tm
     assert (out / "manifest.csv").read_text().splitlines() == rows
     assert _run(out, "--train-per-class", "1", "--prune") == 0
     assert len((out / "manifest.csv").read_text().splitlines()) < len(rows)
+
+
+def test_full_disk_is_one_line_naming_the_folder(tmp_path, monkeypatch):
+    import errno
+
+    from tabench.io import atomic_write_text
+
+    def full(self, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(TabenchError, match=f"no space left on {tmp_path}"):
+        atomic_write_text(tmp_path / "x.json", "{}")
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

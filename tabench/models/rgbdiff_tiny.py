@@ -33,6 +33,14 @@ def _conv_bn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+def frame_cnn(width: int = 32, in_channels: int = 3) -> nn.Sequential:
+    """The per-frame 2D CNN (5 conv-BN-ReLU, stride 8, 2 * width channels out), also the encoder of the CPU
+    versions of the domain-generalisation methods (tabench.models.videodg / stdn / cir)."""
+    w = int(width)
+    return nn.Sequential(_conv_bn_relu(in_channels, w, 2), _conv_bn_relu(w, w, 1), _conv_bn_relu(w, 2 * w, 2),
+                         _conv_bn_relu(2 * w, 2 * w, 1), _conv_bn_relu(2 * w, 2 * w, 2))
+
+
 def _tconv_bn_relu(dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv1d(dim, dim, 3, 1, 1, bias=False), nn.BatchNorm1d(dim), nn.ReLU(inplace=True))
 
@@ -47,9 +55,7 @@ class RGBDiffGridNet(VideoClassifier):
             raise ValueError(f"inputs must be one of {', '.join(INPUTS)}, got {inputs!r}")
         self.inputs, self.grid = inputs, int(grid)
         w = int(width)
-        self.frame_cnn = nn.Sequential(_conv_bn_relu(6 if inputs == "rgb+diff" else 3, w, 2), _conv_bn_relu(w, w, 1),
-                                       _conv_bn_relu(w, 2 * w, 2), _conv_bn_relu(2 * w, 2 * w, 1),
-                                       _conv_bn_relu(2 * w, 2 * w, 2))
+        self.frame_cnn = frame_cnn(w, 6 if inputs == "rgb+diff" else 3)
         self.proj = nn.Linear(2 * w * self.grid * self.grid, dim)
         self.temporal = nn.Sequential(*[_tconv_bn_relu(dim) for _ in range(temporal_layers)])
         self.dropout = nn.Dropout(dropout)
@@ -60,7 +66,15 @@ class RGBDiffGridNet(VideoClassifier):
         self._init_classifier(self.fc)
         self.default_frames, self.default_size = default_frames, default_size
 
+    @property
+    def feature_dim(self) -> int:
+        return self.fc.in_features
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.forward_features(x)))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) -> (B, 2 * dim): the clip feature before dropout and the classifier."""
         self.check_input(x)
         if self.inputs == "diff":
             x = rgb_difference(x)
@@ -70,7 +84,7 @@ class RGBDiffGridNet(VideoClassifier):
         f = self.frame_cnn(x.transpose(1, 2).reshape(b * t, c, h, w))
         f = F.adaptive_avg_pool2d(f, self.grid).flatten(1)
         f = self.temporal(self.proj(f).view(b, t, -1).transpose(1, 2))  # (B, dim, T)
-        return self.fc(self.dropout(torch.cat([f.mean(2), f.amax(2)], dim=1)))
+        return torch.cat([f.mean(2), f.amax(2)], dim=1)
 
 
 @register_model(family="2D CNN + temporal conv (RGB difference)",

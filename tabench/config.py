@@ -51,6 +51,7 @@ DEFAULTS: dict = {
     "eval_crops": 1,
     "eval_checkpoint": "last",  # which weights the protocol runner evaluates: last | best (see docs/training.md)
     "cache_dir": None,        # pre-decoded clip cache (tabench.data.cache); relative paths are under DATA
+    "features": None,         # read frozen-backbone clip features (`tabench features`) instead of videos; under DATA
     "skip_corrupt": False,
     # video-text label space (tabench.classtext): templates | name | motion | motion_masked | definition |
     # enriched | a .json/.csv file; None = the model's own (class-name templates; CoCo: enriched)
@@ -170,7 +171,7 @@ def _check_value(key: str, value, source: str):
         if value < 0 or (key in ("epochs", "batch_size", "frames", "size", "threads", "frame_interval", "eval_clips",
                                   "eval_crops", "log_every") and value < 1):
             raise TabenchError(f"{source}: {key} must be positive, got {value}")
-    elif key in ("model", "weights", "cache_dir") and not isinstance(value, str):
+    elif key in ("model", "weights", "cache_dir", "features") and not isinstance(value, str):
         raise TabenchError(f"{source}: {key} must be a string, got {value!r}")
     return value
 

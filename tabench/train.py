@@ -200,6 +200,13 @@ def make_dataset(cfg: dict, data: str | Path, set_id: int | None, split: str, le
     """The clip dataset of one split, with the config's (else the model's) sampling and normalisation; with
     `classes` (fine classes of either set, e.g. a ZSAR split), the clips of those classes across both sets,
     labelled by their position in `classes`."""
+    if cfg.get("features"):  # precomputed frozen-backbone clip features (`tabench features`) instead of videos
+        from tabench.data.features import FeatureDataset, resolve_dir
+
+        if tuple(views) != (1, 1):
+            raise TabenchError("eval_clips / eval_crops must be 1 with `features`: the stored features are one "
+                               "view per video")
+        return FeatureDataset(resolve_dir(cfg, data), data, set_id, split, level, cfg=resolve_model(cfg))
     from tabench.data.clips import ClipDataset
 
     if classes is not None:
@@ -231,6 +238,8 @@ def set_label_texts(model: nn.Module, texts: list) -> None:
     m = unwrap(model)
     if hasattr(m, "set_class_texts"):
         m.set_class_texts(list(texts))
+    elif hasattr(m, "set_label_names"):  # fixed-head classifiers whose loss uses class texts (CIR)
+        m.set_label_names(list(texts))
 
 
 def label_space(cfg: dict, taxonomy, set_id: int | None, level: str, classes=None) -> list:
@@ -247,6 +256,10 @@ def setup_text_side(cfg: dict, model: nn.Module, taxonomy, train_set: int | None
     text classifier (`text_classifier: frozen`) and, with `transductive`, the unseen classes' texts (the other
     set's fine classes in the protocol, or `unseen`). Returns the label space."""
     if not hasattr(model, "set_class_texts"):
+        if hasattr(model, "set_label_names"):  # a fixed-head classifier whose loss reads the class names (CIR)
+            space = label_space(cfg, taxonomy, train_set, level, classes)
+            set_label_texts(model, space)
+            return space
         return []
     space = label_space(cfg, taxonomy, train_set, level, classes)
     set_label_texts(model, space)

@@ -79,12 +79,16 @@ class CIR(VideoClassifier):
     def __init__(self, num_classes: int, backbone: str, clips: int = 3, frames_per_clip: int = 8,
                  default_size: int = 224, hidden: int = 4096, dim: int = 512, dropout: float = 0.5,
                  att_dim: int = 128, w_cir: float = 0.5, w_text: float = 1.0, backbone_weights: str | None = None,
-                 backbone_kwargs: dict | None = None):
+                 backbone_kwargs: dict | None = None, backbone_seed: int = 0):
         super().__init__()
         from tabench.models import create_model
 
         self.backbone_name, self.clips, self.frames_per_clip = backbone, int(clips), int(frames_per_clip)
-        net = create_model(backbone, num_classes=1, weights=backbone_weights, **(backbone_kwargs or {}))
+        # A fixed initialisation whatever the training seed, so that features extracted once match every run's
+        # backbone (matters for the CPU version, whose backbone stays at its random initialisation).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(backbone_seed))
+            net = create_model(backbone, num_classes=1, weights=backbone_weights, **(backbone_kwargs or {}))
         for p in net.parameters():
             p.requires_grad_(False)
         self.backbone = net.eval()

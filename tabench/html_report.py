@@ -42,7 +42,7 @@ th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; vertical-a
 th { background: #f4f4f4; text-align: center; } td.l, th.l { text-align: left; }
 tr:nth-child(even) td { background: #fafafa; }
 .ci { color: #777; font-size: 0.85em; white-space: nowrap; }
-.pm { white-space: nowrap; }
+.pm { white-space: nowrap; } .td { color: #a33; font-size: 0.85em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; max-width: 900px; }
 .notes { background: #fff7e0; border: 1px solid #e8c860; padding: 0.6em 1em; border-radius: 4px; }
@@ -116,7 +116,23 @@ def _datasets(runs: Sequence[Run]) -> list[str]:
 
 
 def _seed_text(r: Run) -> str:
-    return f" <span class='ci'>({len(r.seeds)} seeds)</span>" if r.seeds else ""
+    return (f" <span class='ci'>({len(r.seeds)} seeds)</span>" if r.seeds else "") + _transductive_text(r)
+
+
+def is_transductive(r: Run) -> bool:
+    return bool(r.stored.get("transductive"))
+
+
+def _transductive_text(r: Run) -> str:
+    return " <b class='td'>[transductive]</b>" if is_transductive(r) else ""
+
+
+def _class_text(r: Run) -> str:
+    ct = r.stored.get("class_text")
+    if not isinstance(ct, dict):
+        return "-"
+    extra = "".join(f", {k} {ct[k]}" for k in ("alpha", "k") if k in ct)
+    return f"{ct.get('source', '-')}{extra}"
 
 
 def mean_table(runs: Sequence[Run], level: str) -> str:
@@ -258,6 +274,11 @@ def write_html_report(run_dirs: Sequence[str | Path], out_dir: str | Path, forma
                 r.results["ci95"] = run_ci(r.path)
     fig_dir = out_dir / "figures"
     notes = [n for r in runs for n in r.notes]
+    transductive = [r.name for r in runs if is_transductive(r)]
+    if transductive:
+        notes.append(f"{', '.join(transductive)}: transductive (trained with the unseen classes' texts, "
+                     "--transductive), marked [transductive] in the tables; its Unknown is not zero-shot and is not "
+                     "comparable with the inductive runs")
     written: list[Path] = []
 
     def put(fig, stem):
@@ -266,9 +287,12 @@ def write_html_report(run_dirs: Sequence[str | Path], out_dir: str | Path, forma
     parts = [f"<h1>tabench report</h1><p class='meta'>{len(runs)} run(s); tabench {__version__}; "
              f"{_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>"]
     parts.append("<table><tr><th class='l'>Run</th><th class='l'>Model</th><th class='l'>Dataset</th>"
-                 "<th class='l'>Level</th><th>Seeds</th><th class='l'>Directory</th></tr>" + "".join(
+                 "<th class='l'>Level</th><th class='l'>Class text</th><th class='l'>Transductive</th><th>Seeds</th>"
+                 "<th class='l'>Directory</th></tr>" + "".join(
                      f"<tr><td class='l'>{_e(r.name)}</td><td class='l'>{_e(r.model)}</td>"
                      f"<td class='l'>{_e(r.dataset)}</td><td class='l'>{_e(r.level)}</td>"
+                     f"<td class='l'>{_e(_class_text(r))}</td>"
+                     f"<td class='l'>{'<b class=td>yes</b>' if is_transductive(r) else 'no'}</td>"
                      f"<td>{', '.join(map(str, r.seeds)) if r.seeds else '-'}</td>"
                      f"<td class='l'><code>{_e(r.path)}</code></td></tr>" for r in runs) + "</table>")
     notes_at = len(parts)

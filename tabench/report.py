@@ -6,11 +6,15 @@ result its predictions do not support.
 
 Multi-seed runs (`tabench benchmark --seeds`) show `mean ± std` over seeds; `ci=True` (`--ci`) adds the
 bootstrap 95 % interval `[low, high]` (over seeds and test videos; over test videos alone for a one-seed run).
+
+A transductive run (`transductive: true` in its results.json: it saw the unseen classes' texts in training, e.g.
+CoCo's cross-action invariance mining) is labelled `[transductive]` in every format, and a table that holds one
+says so under it, so it is never compared silently with inductive runs.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -28,14 +32,27 @@ class Table:
     title: str
     groups: list[str]  # column groups: datasets, or "Set 1"/"Set 2"
     rows: list[tuple[str, list[dict | None]]]  # row label, one metrics dict (or None) per group
-    notes: list = None  # lines shown under the table (e.g. videos a run left out with skip_corrupt)
     # a metrics dict may also hold "std" and "ci95": {key: std} and {key: [low, high]}
+    notes: list[str] = field(default_factory=list)  # lines shown under the table (videos left out, transductive)
+    transductive: set[str] = field(default_factory=set)  # labels of the rows from transductive runs
+
+
+TRANSDUCTIVE_MARK = " [transductive]"
+TRANSDUCTIVE_NOTE = ("[transductive]: trained with the unseen classes' texts (--transductive); its Unknown is not "
+                     "zero-shot and is not comparable with the inductive rows")
+
+
+def stored_marks(run_dir: str | Path) -> dict:
+    """What results.json says about how the run saw its class texts: `transductive` (bool) and `class_text`."""
+    stored = json.loads((Path(run_dir) / "results.json").read_text(encoding="utf-8"))
+    return {"transductive": bool(stored.get("transductive")), "class_text": stored.get("class_text")}
 
 
 def _row_labels(runs: Sequence[dict]) -> list[str]:
     labels = [r["model"] for r in runs]
-    keys = [(r["model"], r["dataset"], r["level"]) for r in runs]
-    return [f"{lab} ({r['run_dir']})" if keys.count(k) > 1 else lab for lab, k, r in zip(labels, keys, runs)]
+    keys = [(r["model"], r["dataset"], r["level"], r["transductive"]) for r in runs]
+    labels = [f"{lab} ({r['run_dir']})" if keys.count(k) > 1 else lab for lab, k, r in zip(labels, keys, runs)]
+    return [lab + (TRANSDUCTIVE_MARK if r["transductive"] else "") for lab, r in zip(labels, runs)]
 
 
 def _cell(values: dict, std: dict | None, ci: dict | None) -> dict:
@@ -69,6 +86,7 @@ def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False, ci: bool
         r = _with_spread(r, ci)
         r["run_dir"] = Path(d).name
         r["skipped_note"] = _skipped_note(d)
+        r["transductive"] = stored_marks(d)["transductive"]
         runs.append(r)
     for r, label in zip(runs, _row_labels(runs)):
         r["label"] = label
@@ -89,15 +107,16 @@ def build_tables(run_dirs: Sequence[str | Path], per_set: bool = False, ci: bool
                     if r is not None:
                         by = {d["train_set"]: d for d in r["directions"]}
                         rows.append((lab, [by.get(1), by.get(2)]))
-                tables.append(Table(f"{ds}, {what}, per direction", ["Set 1", "Set 2"], rows,
-                                    _notes([r for r in sel if r["dataset"] == ds])))
+                tables.append(_marked(Table(f"{ds}, {what}, per direction", ["Set 1", "Set 2"], rows,
+                                            _notes([r for r in sel if r["dataset"] == ds])), sel))
         else:
             rows = []
             for lab in labels:
                 cells = [next((r["mean"] for r in sel if r["label"] == lab and r["dataset"] == ds), None)
                          for ds in datasets]
                 rows.append((lab, cells))
-            tables.append(Table(f"{what.capitalize()}, mean of the two directions", datasets, rows, _notes(sel)))
+            tables.append(_marked(Table(f"{what.capitalize()}, mean of the two directions", datasets, rows,
+                                        _notes(sel)), sel))
     return tables
 
 
@@ -114,6 +133,15 @@ def _skipped_note(run_dir) -> str | None:
 
 def _notes(runs) -> list[str]:
     return [f"{r['label']}: {r['skipped_note']}" for r in runs if r.get("skipped_note")]
+
+
+def _marked(table: Table, runs: Sequence[dict]) -> Table:
+    """Mark the table's rows from transductive runs and say what that means under it."""
+    labels = {lab for lab, _ in table.rows}
+    table.transductive = {r["label"] for r in runs if r["transductive"] and r["label"] in labels}
+    if table.transductive:
+        table.notes.append(TRANSDUCTIVE_NOTE)
+    return table
 
 
 def _fmt(v) -> str:
@@ -154,9 +182,11 @@ def render_csv(tables: list[Table]) -> str:
     has several seeds or intervals were asked for."""
     cells = [c for t in tables for _, cs in t.rows for c in cs if c is not None]
     has_std, has_ci = any("std" in c for c in cells), any("ci95" in c for c in cells)
+    has_td = any(t.transductive for t in tables)
     cols = [k for k, _ in COLUMNS]
     head = cols + ([f"{k}_std" for k in cols] if has_std else []) \
-        + ([f"{k}_ci_{e}" for k in cols for e in ("low", "high")] if has_ci else [])
+        + ([f"{k}_ci_{e}" for k in cols for e in ("low", "high")] if has_ci else []) \
+        + (["transductive"] if has_td else [])
     num = lambda v: "" if v is None else f"{v:.4f}"
     lines = ["table,model,group," + ",".join(head)]
     for t in tables:
@@ -169,6 +199,8 @@ def render_csv(tables: list[Table]) -> str:
                         vals += [num(c["std"][k]) if "std" in c else "" for k in cols]
                     if has_ci:
                         vals += [num(c["ci95"][k][i]) if "ci95" in c else "" for k in cols for i in (0, 1)]
+                    if has_td:
+                        vals.append("true" if label in t.transductive else "false")
                     lines.append(",".join([q(t.title), q(label), q(g)] + vals))
     return "\n".join(lines) + "\n"
 
@@ -192,6 +224,7 @@ def render_latex(tables: list[Table]) -> str:
             out.append(" & ".join([esc(label)] + vals) + r" \\")
         out.append(r"\bottomrule")
         out.append(r"\end{tabular}")
+        out.extend(rf"\par\footnotesize {esc(n)}" for n in t.notes)
         out.append(r"\end{table}")
         out.append("")
     return "\n".join(out)
@@ -199,7 +232,8 @@ def render_latex(tables: list[Table]) -> str:
 
 def render_json(tables: list[Table]) -> str:
     data = [{"title": t.title, "groups": t.groups,
-             "rows": [{"model": label, "values": dict(zip(t.groups, cells))} for label, cells in t.rows]}
+             "rows": [{"model": label, "transductive": label in t.transductive, "values": dict(zip(t.groups, cells))}
+                      for label, cells in t.rows], "notes": t.notes}
             for t in tables]
     return json.dumps(data, indent=2) + "\n"
 

@@ -255,3 +255,43 @@ def test_transductive_coco_run_is_marked_and_sees_unseen_texts(tiny_data, tmp_pa
     with pytest.raises(TabenchError, match="unseen classes"):
         run_benchmark(_vt_cfg(model="coco_minilm_tiny", transductive=True), tiny_data, tmp_path / "c2",
                       level="coarse")
+
+
+def _fake_fine_run(run, model, known, unknown, transductive=None):
+    from tabench.results import Prediction, write_predictions, write_results
+
+    for s in (1, 2):
+        for kind, acc in (("known", known), ("unknown", unknown)):
+            write_predictions(run, s, kind, [Prediction(f"v{i}.mp4", i % 40, i % 40 if i < acc else (i + 1) % 40)
+                                             for i in range(100)])
+    extra = {"class_text": {"source": "enriched", "alpha": 0.5, "k": None}}
+    if transductive is not None:
+        extra["transductive"] = transductive
+    return write_results(run, "syn-ta", model, "fine", extra=extra)
+
+
+def test_report_marks_transductive_runs_in_every_format(tmp_path, capsys):
+    from tabench.cli import main
+    from tabench.html_report import write_html_report
+
+    _fake_fine_run(tmp_path / "coco-td", "coco_minilm_tiny", 60, 40, transductive=True)
+    _fake_fine_run(tmp_path / "coco", "coco_minilm_tiny", 60, 30, transductive=False)
+    _fake_fine_run(tmp_path / "vt", "vt_minilm_tiny", 50, 20)  # older run: no key = inductive
+    runs = [str(tmp_path / r) for r in ("coco-td", "coco", "vt")]
+    assert main(["report", *runs]) == 0
+    md = capsys.readouterr().out
+    assert "| coco_minilm_tiny [transductive] | 60.00 | 40.00 |" in md
+    assert "| coco_minilm_tiny | 60.00 | 30.00 |" in md and "| vt_minilm_tiny | 50.00 |" in md
+    assert "[transductive]: trained with the unseen classes' texts" in md
+    assert main(["report", *runs, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(",hm,transductive")
+    assert [l.rsplit(",", 1)[1] for l in lines[1:]] == ["true", "false", "false"]
+    assert main(["report", *runs, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)[0]["rows"]
+    assert [r["transductive"] for r in rows] == [True, False, False]
+    assert main(["report", runs[1], runs[2]]) == 0  # no transductive run: no mark, no note
+    assert "transductive" not in capsys.readouterr().out
+    page = write_html_report(runs, tmp_path / "html").read_text()
+    assert page.count("<b class='td'>[transductive]</b>") == 2  # the Tab. 3 row and the per-direction row
+    assert "coco-td: transductive" in page and "not zero-shot" in page

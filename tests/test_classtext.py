@@ -295,3 +295,22 @@ def test_report_marks_transductive_runs_in_every_format(tmp_path, capsys):
     page = write_html_report(runs, tmp_path / "html").read_text()
     assert page.count("<b class='td'>[transductive]</b>") == 2  # the Tab. 3 row and the per-direction row
     assert "coco-td: transductive" in page and "not zero-shot" in page
+
+
+def test_froster_teacher_encodes_the_same_class_prompts_as_the_student():
+    """FROSTER's text distillation target is the frozen teacher's embedding of the *same* label space: with
+    enriched prompts (several weighted sentences per class) the teacher must encode all of them, not the first."""
+    import copy
+
+    from tabench.models.videotext.core import freeze
+
+    tax = load_taxonomy("syn-ta")
+    prompts = label_texts({"class_text": "enriched"}, tax, 1, "coarse")[:4]
+    m = create_model("froster_minilm_tiny", num_classes=4, class_texts=prompts)
+    m.teacher_text = freeze(copy.deepcopy(m.text))  # a teacher identical to the student's tower (before training)
+    with torch.no_grad():
+        teacher, student = m._teacher_text(), m.text_features()
+        first_only = F.normalize(m.text([p.texts[0] for p in prompts]).float(), dim=-1)
+    assert teacher.shape == student.shape == first_only.shape
+    assert torch.allclose(teacher, student, atol=1e-5)
+    assert not torch.allclose(teacher, first_only, atol=1e-3)

@@ -437,24 +437,26 @@ class VideoTextModel(nn.Module):
     def num_classes(self) -> int:
         return len(self.class_texts or ())
 
-    def _encode_prompts(self, texts: list, templates) -> torch.Tensor:
+    def _encode_prompts(self, texts: list, templates, tower: nn.Module | None = None) -> torch.Tensor:
         """(len(texts), len(templates), F) normalised features, in chunks to bound memory. Class prompts give
         (len(texts), 1, F): their sentences' normalised features (averaged over templates where the prompt is
-        templated) summed with the prompt's weights and normalised again."""
+        templated) summed with the prompt's weights and normalised again. `tower`: another text tower (FROSTER's
+        frozen teacher) encoding the same label space the same way; default the model's own."""
+        tower = self.text if tower is None else tower
         if texts and not isinstance(texts[0], str):
-            return self._encode_class_prompts(texts, templates)
+            return self._encode_class_prompts(texts, templates, tower)
         prompts = [fill_template(tp, t) for t in texts for tp in templates]
-        feats = torch.cat([self.text(prompts[i:i + 256]) for i in range(0, len(prompts), 256)])
+        feats = torch.cat([tower(prompts[i:i + 256]) for i in range(0, len(prompts), 256)])
         return F.normalize(feats.float(), dim=-1).view(len(texts), len(templates), -1)
 
-    def _encode_class_prompts(self, prompts: list, templates) -> torch.Tensor:
+    def _encode_class_prompts(self, prompts: list, templates, tower: nn.Module | None = None) -> torch.Tensor:
         plain = [s for p in prompts if not p.templated for s in p.texts]
         templated = [s for p in prompts if p.templated for s in p.texts]
         feats = {}
         if plain:
-            feats.update(zip(plain, self._encode_prompts(plain, ("{}",))[:, 0]))
+            feats.update(zip(plain, self._encode_prompts(plain, ("{}",), tower)[:, 0]))
         if templated:
-            feats.update(zip(templated, self._encode_prompts(templated, templates).mean(1)))
+            feats.update(zip(templated, self._encode_prompts(templated, templates, tower).mean(1)))
         out = []
         for p in prompts:
             f = torch.stack([feats[s] for s in p.texts])

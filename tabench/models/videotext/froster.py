@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tabench.models.videotext._register import build, register_video_text
-from tabench.models.videotext.core import MeanPoolVideoText, fill_template, freeze
+from tabench.models.videotext.core import MeanPoolVideoText, freeze
 
 PAPER = "Huang et al., FROSTER: Frozen CLIP is a Strong Teacher for Open-Vocabulary Action Recognition (ICLR 2024)"
 ALPHA = 0.1  # the residual projectors' weight, hard-coded in the official code
@@ -99,12 +99,12 @@ class FROSTER(MeanPoolVideoText):
         return self.student_frames(x).mean(1)
 
     def _teacher_text(self) -> torch.Tensor:
-        """The frozen text tower's prompt-ensembled class features (cached per label space)."""
+        """The frozen text tower's class features of the same label space as the student's, encoded the same way
+        (prompt-ensembled names, or `ClassPrompt` sentence sets with their weights; cached per label space)."""
         if self._teacher_cache is None or self._teacher_cache[0] != self.class_texts:
             with torch.no_grad():
-                prompts = [fill_template(tp, c) for c in self.class_texts for tp in self.templates]
-                feats = F.normalize(self.teacher_text(prompts).float(), dim=-1)
-                feats = F.normalize(feats.view(len(self.class_texts), len(self.templates), -1).mean(1), dim=-1)
+                feats = self._encode_prompts(self.class_texts, self.templates, self.teacher_text)
+                feats = F.normalize(feats.mean(1), dim=-1)
             self._teacher_cache = (list(self.class_texts), feats)
         return self._teacher_cache[1]
 

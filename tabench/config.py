@@ -63,6 +63,7 @@ DEFAULTS: dict = {
     "log_every": 10,          # steps between TensorBoard scalars
     "tensorboard": True,
     "progress": True,         # tqdm progress bars
+    "disentangle": None,      # coarse/fine branches (tabench.models.disentangle): {blocks: N, fine_weight: w}; null = off
 }
 
 CHOICES = {
@@ -93,6 +94,31 @@ def _range_text(lo, hi, lo_open) -> str:
     return f"between {lo:g} and {hi:g}"
 
 
+DISENTANGLE_DEFAULTS = {"blocks": None, "fine_weight": 1.0}
+
+
+def check_disentangle(value, source: str = "config") -> dict | None:
+    """The `disentangle` config value: null (off), or a mapping with `blocks` (>= 1 or null = the model's
+    default) and `fine_weight` (>= 0)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return dict(DISENTANGLE_DEFAULTS)
+    if not isinstance(value, dict):
+        raise TabenchError(f"{source}: disentangle must be a mapping {{blocks: N, fine_weight: w}}, got {value!r}")
+    unknown = set(value) - set(DISENTANGLE_DEFAULTS)
+    if unknown:
+        raise TabenchError(f"{source}: unknown disentangle key {sorted(unknown)[0]!r}; known: blocks, fine_weight")
+    out = {**DISENTANGLE_DEFAULTS, **value}
+    b, w = out["blocks"], out["fine_weight"]
+    if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b < 1):
+        raise TabenchError(f"{source}: disentangle.blocks must be a positive integer or null, got {b!r}")
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+        raise TabenchError(f"{source}: disentangle.fine_weight must be a number >= 0, got {w!r}")
+    out["fine_weight"] = float(w)
+    return out
+
+
 def default_config() -> dict:
     return copy.deepcopy(DEFAULTS)
 
@@ -118,6 +144,11 @@ def merge(cfg: dict, updates: dict, source: str = "config") -> dict:
     for key, value in updates.items():
         if key not in DEFAULTS:
             raise TabenchError(f"{source}: unknown config key {key!r}; known keys: {', '.join(DEFAULTS)}")
+        if key == "disentangle":
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                value = {**out[key], **value}
+            out[key] = check_disentangle(value, source)
+            continue
         if key == "model_kwargs":
             if not isinstance(value, dict):
                 raise TabenchError(f"{source}: model_kwargs must be a mapping")
@@ -188,8 +219,9 @@ def parse_set(items: list[str] | None) -> dict:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        if key.startswith("model_kwargs."):
-            out.setdefault("model_kwargs", {})[key.split(".", 1)[1]] = value
+        if key.startswith(("model_kwargs.", "disentangle.")):
+            group, sub = key.split(".", 1)
+            out.setdefault(group, {})[sub] = value
         else:
             out[key] = value
     return out
@@ -236,6 +268,10 @@ def add_config_arguments(p, *, with_model: bool = True) -> None:
     p.add_argument("--cache-dir", help="pre-decoded clip cache folder (relative paths are under DATA)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                    help="no progress bars")
+    p.add_argument("--disentangle", action="store_true", default=None,
+                   help="coarse/fine disentanglement (paper Sec. 3.5): duplicate the model's last blocks into a "
+                        "coarse and a fine branch, the fine one trained on the training videos' fine labels; "
+                        "settings: --set disentangle.blocks=N --set disentangle.fine_weight=W")
     p.add_argument("--set", dest="set_items", action="append", metavar="KEY=VALUE", default=[],
                    help="any config key (repeatable), e.g. --set label_smoothing=0.1 --set model_kwargs.dropout=0.2")
 
@@ -247,4 +283,7 @@ OVERRIDE_FLAGS = ("model", "weights", "epochs", "batch_size", "lr", "optimizer",
 
 def from_args(args) -> dict:
     overrides = {k: getattr(args, k, None) for k in OVERRIDE_FLAGS}
-    return resolve(getattr(args, "config", None), overrides, getattr(args, "set_items", None))
+    cfg = resolve(getattr(args, "config", None), overrides, getattr(args, "set_items", None))
+    if getattr(args, "disentangle", None) and cfg.get("disentangle") is None:
+        cfg = merge(cfg, {"disentangle": True}, source="--disentangle")
+    return cfg

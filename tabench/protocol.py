@@ -51,6 +51,11 @@ def check_level(cfg: dict, level: str) -> None:
     if level != "fine":
         raise TabenchError(f"--level must be coarse or fine, got {level!r}")
     from tabench.models import model_info
+    from tabench.train import is_disentangled
+
+    if is_disentangled(cfg):
+        raise TabenchError("disentanglement is for the coarse protocol (its fine branch learns the training videos' "
+                           "fine labels); drop --disentangle (or the _disentangle model) for --level fine")
 
     flag = getattr(model_info(cfg["model"]), "video_text", None)  # a registry fact: no model is built
     if flag is None:  # a stand-in without the registry's facts: ask the model itself
@@ -158,10 +163,25 @@ def evaluate_direction(cfg: dict, data: str | Path, run_dir: Path, train_set: in
         metrics[kind] = summarize_predictions(out)
         preds[kind] = [Prediction(p, t, q) for p, t, q in zip(out["path"], out["true"], out["pred"])]
         times[kind] = time.time() - t0
+    fine = None
+    if "fine_class_names" in ckpt:  # disentangled: the fine branch on Set k val's fine labels (a record, not a metric)
+        t0 = time.time()
+        ds = make_dataset(cfg, data, train_set, "val", "fine", False, frames, size, views=views)
+        model.output = "fine"
+        try:
+            with torch.no_grad():
+                fine = summarize_predictions(predict(model, ds, device, int(cfg["batch_size"]), int(cfg["workers"]),
+                                                     amp_dtype, progress=bool(cfg.get("progress", True)),
+                                                     desc="eval fine branch"))
+        finally:
+            model.output = "coarse"
+        times["fine_known"] = time.time() - t0
     if is_main():
         info = {"train_set": train_set, "checkpoint": which,
                 "checkpoint_epoch": int(ckpt["epoch"]), "known": metrics["known"], "unknown": metrics["unknown"],
                 "eval_time_s": times, "known_from_validation": reused["known"]}
+        if fine is not None:
+            info["fine_known"], info["disentangle"] = fine, ckpt.get("disentangle")
         atomic_write_json(run_dir / f"train{train_set}" / "eval.json", info)
         for kind in ("known", "unknown"):
             write_predictions(run_dir, train_set, kind, preds[kind])
@@ -280,12 +300,30 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
                     extra[key][f"train{k}"] = {kk: d[kk] for kk in ("known", "unknown", "checkpoint_epoch")}
                     extra["timings"].setdefault(f"train{k}", {})["eval_s"] = d.get("eval_time_s")
     extra["timings"]["this_session_s"] = time.time() - t_all
+    dis = _disentangle_record(out)
+    if dis is not None:
+        extra["disentangle"] = dis
     res = write_results(out, taxonomy.name, cfg["model"], level, extra=extra)
     print(format_table(res))
     for c, r in res.get("retrieval", {}).items():
         print(format_table({**r, "model": res["model"], "dataset": res["dataset"],
                             "level": f"motion-description retrieval, {c}"}))
     return res
+
+
+def _disentangle_record(out: Path) -> dict | None:
+    """results.json's `disentangle`: the settings and the fine branch's known-context fine accuracy (top-1 on
+    Set k val's fine labels, per direction and their mean)."""
+    import json
+
+    evals = [json.loads(p.read_text(encoding="utf-8")) for k in (1, 2)
+             for p in [out / f"train{k}" / "eval.json"] if p.is_file()]
+    evals = [e for e in evals if "fine_known" in e]
+    if not evals:
+        return None
+    fk = {f"train{e['train_set']}": float(e["fine_known"]["top1"]) for e in evals}
+    fk["mean"] = sum(fk.values()) / len(fk)
+    return {**(evals[0].get("disentangle") or {}), "fine_known": fk}
 
 
 def format_table(res: dict) -> str:

@@ -257,6 +257,12 @@ def run_seeds(cfg: dict, data, out, seeds: Sequence[int], level: str = "coarse",
     first = per_seed[seeds[0]]
     extra = {k: first[k] for k in ("disentangle", "class_text", "text_classifier", "transductive", "task")
              if k in first}
+    if "disentangle" in first:  # the settings, and the fine branch's known fine accuracy as mean and std over seeds
+        fk = [per_seed[s]["disentangle"]["fine_known"] for s in seeds]
+        dis = {k: v for k, v in first["disentangle"].items() if k != "fine_known"}
+        dis["fine_known"] = {k: float(np.mean([f[k] for f in fk])) for k in fk[0]}
+        dis["fine_known_std"] = {k: float(np.std([f[k] for f in fk], ddof=1 if len(fk) > 1 else 0)) for k in fk[0]}
+        extra["disentangle"] = dis
     extra["config"] = {k: v for k, v in first.get("config", {}).items() if k != "seed"}
     res = write_seed_results(out, seeds, extra=extra)
     print(format_table(res))

@@ -139,17 +139,35 @@ def resolve_model(cfg: dict) -> dict:
 
 
 def build_model(cfg: dict, num_classes: int) -> nn.Module:
+    """The configured model; with `disentangle` set (or a `<model>_disentangle` name) the backbone is built (and
+    given its --weights) first, then wrapped into coarse/fine branches (tabench.models.disentangle)."""
     from tabench.models import create_model
+    from tabench.models.disentangle import base_name, disentangle
 
     name = resolve_model(cfg)["model"]
+    settings, base = cfg.get("disentangle"), base_name(name)
+    if base is not None:
+        if settings is not None:
+            raise TabenchError(f"{name} is already disentangled; drop --disentangle / the disentangle key, or use "
+                               f"--model {base}")
+        name, settings = base, {"blocks": None, "fine_weight": 1.0}
     kwargs = cfg.get("model_kwargs") or {}
     try:
-        return create_model(name, num_classes, weights=cfg.get("weights"), **kwargs)
+        model = create_model(name, num_classes, weights=cfg.get("weights"), **kwargs)
     except TypeError as e:
         if "unexpected keyword argument" in str(e):
             bad = str(e).rsplit("argument", 1)[-1].strip()
             raise TabenchError(f"model_kwargs: {name} has no argument {bad} (given: {', '.join(kwargs)})") from None
         raise
+    if settings is not None:
+        model = disentangle(model, blocks=settings.get("blocks"), fine_weight=settings.get("fine_weight", 1.0))
+    return model
+
+
+def is_disentangled(cfg: dict) -> bool:
+    from tabench.models.disentangle import base_name
+
+    return cfg.get("disentangle") is not None or base_name(resolve_model(cfg)["model"]) is not None
 
 
 INPUT_KEYS = ("frames", "size", "sampling", "frame_interval", "mean", "std")
@@ -334,6 +352,8 @@ def load_trained_model(run_dir: str | Path, which: str = "last", device="cpu") -
     ckpt = load_checkpoint(Path(run_dir) / (CHECKPOINT_BEST if which == "best" else CHECKPOINT_LAST))
     cfg = {**ckpt["config"], "weights": None}
     model = build_model(cfg, int(ckpt["num_classes"]))
+    if "fine_class_names" in ckpt:
+        model.set_fine_classes(ckpt["fine_class_names"])
     model.load_state_dict(ckpt["model"])
     return model.to(device), ckpt
 
@@ -416,6 +436,11 @@ def prepare(cfg: dict, data: str | Path, train_set: int | None, out: Path, level
     frames, size = cfg["frames"], cfg["size"]
     cfg = classtext.resolve(cfg, model)
     space = setup_text_side(cfg, model, taxonomy, train_set, level, classes, unseen)
+    if hasattr(model, "set_fine_classes"):  # disentangled: the fine branch learns the training set's fine classes
+        if level != "coarse":
+            raise TabenchError("disentanglement is for the coarse protocol (its fine branch learns the fine labels); "
+                               "drop --disentangle for --level fine")
+        model.set_fine_classes(open_dataset(data).taxonomy.labels(train_set, "fine"))
     model.to(device)
 
     train_ds = make_dataset(cfg, data, train_set, "train", level, True, frames, size, classes=classes)
@@ -526,6 +551,8 @@ def train_one_epoch(loop: Loop, epoch: int, progress: Progress, writer=None) -> 
     for batch in it:
         x = batch["video"].to(device, non_blocking=True)
         y = batch["label"].to(device, non_blocking=True)
+        if hasattr(raw, "set_fine_targets"):  # disentangled: the fine branch's labels (training only)
+            raw.set_fine_targets(batch["fine_label"].to(device, non_blocking=True))
         with torch.autocast(device.type, dtype=loop.amp_dtype, enabled=loop.amp_dtype is not None):
             logits = model(x)
             # methods trained with their own loss only (ActionCLIP's / EZ-CLIP's KL loss) add no cross-entropy
@@ -673,10 +700,14 @@ def train(cfg: dict, data: str | Path, train_set: int | None, out: str | Path, l
 
 
 def _model_state(loop: Loop, epoch: int, step: int, val_acc) -> dict:
-    return {"model": loop.raw.state_dict(), "config": loop.cfg, "model_name": loop.cfg["model"],
-            "num_classes": len(loop.class_names), "class_names": list(loop.class_names),
-            "train_set": loop.train_set, "level": loop.level, "epoch": epoch, "step": step, "val_acc": val_acc,
-            "manifest_sha256": loop.manifest_sha256}
+    state = {"model": loop.raw.state_dict(), "config": loop.cfg, "model_name": loop.cfg["model"],
+             "num_classes": len(loop.class_names), "class_names": list(loop.class_names),
+             "train_set": loop.train_set, "level": loop.level, "epoch": epoch, "step": step, "val_acc": val_acc,
+             "manifest_sha256": loop.manifest_sha256}
+    if getattr(loop.raw, "fine_classes", None) is not None:  # disentangled: the fine head's label space
+        state["fine_class_names"] = list(loop.raw.fine_classes)
+        state["disentangle"] = dict(loop.raw.settings)
+    return state
 
 
 def _summary_writer(out: Path):

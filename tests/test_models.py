@@ -12,7 +12,8 @@ from tabench.cli import main  # noqa: E402
 from tabench.models import (DEFAULT_CPU_MODEL, create_model, list_models, load_weights,  # noqa: E402
                             model_info)
 
-UNIMODAL = [n for n in list_models() if not model_info(n).module.startswith("tabench.models.videotext")]
+UNIMODAL = [n for n in list_models() if not model_info(n).module.startswith("tabench.models.videotext")
+            and not getattr(model_info(n), "video_text", False)]
 PAPER_MODELS = {"resnet50_tsn", "i3d_r50", "x3d_s", "x3d_m", "slowfast_r50", "mvitv2_s", "rev_mvit_b",
                 "uniformerv2_b16", "aim_vit_b16"}
 CPU_MODELS = {"x3d_xs", "r3d_tiny", "vivit_tiny", "rgbdiff_tiny"}

@@ -22,12 +22,12 @@ from tabench.models.videotext import DEFAULT_VIDEO_TEXT_MODEL, clip_io, core  # 
 from tabench.taxonomy import load  # noqa: E402
 
 CPU_MODELS = ["vt_minilm_tiny", "vt_vit_minilm_tiny", "actionclip_minilm_tiny", "xclip_minilm_tiny", "vificlip_minilm_tiny",
-              "ezclip_minilm_tiny", "froster_minilm_tiny", "ezclip_disentangle_minilm_tiny"]
+              "ezclip_minilm_tiny", "froster_minilm_tiny"]
 B16_MODELS = ["actionclip_b16", "xclip_b16", "vificlip_b16", "ezclip_b16", "froster_b16"]
 TAX = load("syn-ta")
 SET1, SET2 = TAX.labels(1, "fine"), TAX.labels(2, "fine")
 # frozen backbone parts per method (everything else that has parameters must learn)
-FROZEN = {"ezclip_minilm_tiny": ("visual.",), "ezclip_disentangle_minilm_tiny": ("visual.",),
+FROZEN = {"ezclip_minilm_tiny": ("visual.",),
           "froster_minilm_tiny": ("teacher_visual.",)}
 
 

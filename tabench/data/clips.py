@@ -137,7 +137,8 @@ class ClipDataset(torch.utils.data.Dataset):
     """Clips of one (set, split) of a dataset directory, labelled at the coarse or the (set-local) fine level.
 
     Items are dicts: video (3, T, H, W) float32, or (V, 3, T, H, W) with V = num_clips * num_crops views;
-    label, index (into `entries`) and path (as in the manifest). With `cache_dir`, frames come from a
+    label, fine_label (the set-local fine id, whatever the level: the disentangled models' fine branch trains on
+    it), index (into `entries`) and path (as in the manifest). With `cache_dir`, frames come from a
     pre-decoded uint8 cache (tabench.data.cache), built on first use and reused while the dataset is unchanged.
     """
 
@@ -265,4 +266,4 @@ class ClipDataset(torch.utils.data.Dataset):
                 for box in crop_boxes(h, w, self.size, self.num_crops):
                     views.append(to_clip_tensor(frames, box, self.size, self.mean, self.std))
         video = views[0] if len(views) == 1 else torch.stack(views)
-        return {"video": video, "label": e.label(self.level), "index": i, "path": e.path}
+        return {"video": video, "label": e.label(self.level), "fine_label": e.fine_id, "index": i, "path": e.path}

@@ -49,3 +49,7 @@ def _import_architectures() -> None:
 
 
 _import_architectures()
+
+from tabench.models.disentangle import register_all as _register_disentangled  # noqa: E402
+
+_register_disentangled()  # `<model>_disentangle` for the supported models, once they are all registered

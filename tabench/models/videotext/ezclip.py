@@ -30,10 +30,11 @@ is visual block i with adapter (and temporal prompt unless `prompt=False`) on to
 
 CPU size (`ezclip_minilm_tiny`): the same visual code on a tiny ViT; the text tower is the frozen, cached MiniLM,
 which has no adapters; its learned projection into the video space is the trainable text part instead.
+The paper's appendix C variant (coarse/fine branches in the last two blocks) is `ezclip_*_disentangle`, built by
+the generic wrapper in `tabench.models.disentangle`.
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -128,40 +129,6 @@ class EZCLIP(VideoTextModel):
         return loss if self._aux is None else loss + self._aux
 
 
-class EZCLIPDisentangle(EZCLIP):
-    """Appendix C: coarse and fine branches in the last two blocks, the fine residual added into the coarse one."""
-
-    method = "ezclip_disentangle"
-
-    def __init__(self, visual, text, *, branch_layers: int = 2, **kw):
-        super().__init__(visual, text, **kw)
-        n = len(visual.layers)
-        if not 1 <= branch_layers < n:
-            raise ValueError(f"branch_layers must be in [1, {n - 1}]")
-        self.branch_start = n - branch_layers
-        # the fine branch: trainable copies of the last blocks and of the projection
-        self.fine_layers = copy.deepcopy(visual.layers[self.branch_start:]).requires_grad_(True)
-        self.fine_proj = copy.deepcopy(visual.proj).requires_grad_(True)
-        self.last_fine_embedding: torch.Tensor | None = None
-
-    def _fine_block(self, j: int, x):
-        layer = self.fine_layers[j]
-        x = x + layer.self_attn(hidden_states=layer.layer_norm1(x))[0]
-        return x + layer.mlp(layer.layer_norm2(x))
-
-    def frame_embeddings(self, x: torch.Tensor) -> torch.Tensor:
-        b, t = x.shape[0], x.shape[2]
-        h = self.visual.embed(self.frames(x))
-        for i in range(self.branch_start):
-            h = self.block(i, h, b, t)
-        coarse, fine = h, h
-        for j, i in enumerate(range(self.branch_start, len(self.visual.layers))):  # no temporal prompts here
-            fine = self._fine_block(j, fine)
-            coarse = self.block(i, coarse, b, t, prompt=False) + fine
-        self.last_fine_embedding = self.fine_proj(self.visual.post_layernorm(fine[:, 0])).view(b, t, -1).mean(1)
-        return self.visual.head(coarse[:, 0]).view(b, t, -1)
-
-
 def _tiny(cls, class_texts, pretrained, train_text, frames, **kw):
     return build(cls, size="tiny", pretrained=pretrained, text="minilm", train_text=train_text, frames=frames,
                  class_texts=class_texts, **kw)
@@ -177,19 +144,4 @@ def ezclip_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, trai
 def ezclip_b16(num_classes=None, class_texts=None, pretrained=None, frames=8, **kw):
     """EZ-CLIP ViT-B/16 (8 frames, one temporal prompt per frame and block, adapters in both encoders, 5.2M trained)."""
     return build(EZCLIP, size="b16", pretrained=pretrained, text="clip", train_text=False, frames=frames,
-                 class_texts=class_texts, **kw)
-
-
-@register_video_text(paper="Punching Bag vs. Punching Person, appendix C (coarse/fine disentanglement on EZ-CLIP)",
-                     default_frames=8, default_size=64, cpu_sized=True, text="minilm")
-def ezclip_disentangle_minilm_tiny(num_classes=None, class_texts=None, pretrained=None, train_text=0, frames=8, **kw):
-    """EZ-CLIP with coarse/fine branches in the last two blocks (appendix C), CPU size."""
-    return _tiny(EZCLIPDisentangle, class_texts, pretrained, train_text, frames, **kw)
-
-
-@register_video_text(paper="Punching Bag vs. Punching Person, appendix C (coarse/fine disentanglement on EZ-CLIP)",
-                     default_frames=8, default_size=224, cpu_sized=False, text="clip")
-def ezclip_disentangle_b16(num_classes=None, class_texts=None, pretrained=None, frames=8, **kw):
-    """EZ-CLIP ViT-B/16 with coarse/fine branches in the last two blocks (appendix C); needs CLIP weights."""
-    return build(EZCLIPDisentangle, size="b16", pretrained=pretrained, text="clip", train_text=False, frames=frames,
                  class_texts=class_texts, **kw)

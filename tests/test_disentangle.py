@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from tabench import TabenchError, cli, config
 from tabench.models import create_model, list_models, model_info
-from tabench.models.disentangle import Disentangled, disentangle
+from tabench.models.disentangle import Disentangled, base_name, disentangle
 from tabench.results import load_run
 from tabench.taxonomy import load
 
@@ -152,7 +152,9 @@ def test_registered_names_and_errors():
         assert f"{base}_disentangle" in names
         info = model_info(f"{base}_disentangle")
         assert getattr(info, "video_text", False) == getattr(model_info(base), "video_text", False)
-    assert "ezclip_disentangle_minilm_tiny" not in names
+    for alias, base in (("ezclip_disentangle_minilm_tiny", "ezclip_minilm_tiny"), ("ezclip_disentangle_b16", "ezclip_b16")):
+        assert alias in names and model_info(alias).video_text  # the earlier names build the same wrapper
+        assert base_name(alias) == base
     with pytest.raises(TabenchError, match="no coarse/fine split"):
         disentangle(create_model("x3d_xs", 5))
     with pytest.raises(TabenchError, match="blocks must be in"):

@@ -240,6 +240,8 @@ def _splitters() -> list[tuple[type, Callable]]:
 
 # The registered models that get a `<model>_disentangle` name (and that --disentangle accepts).
 SUPPORTED = ("rgbdiff_tiny", "r3d_tiny", "vivit_tiny", "vt_minilm_tiny", "ezclip_minilm_tiny", "ezclip_b16")
+# Earlier tabench names of appendix C on EZ-CLIP: the same wrapper, so existing scripts keep working.
+ALIASES = {"ezclip_disentangle_minilm_tiny": "ezclip_minilm_tiny", "ezclip_disentangle_b16": "ezclip_b16"}
 
 
 def split_model(model: nn.Module, blocks: int | None) -> Split:
@@ -434,8 +436,7 @@ def register_all() -> None:
     """Register `<model>_disentangle` for every supported registered model (called once the zoo is imported)."""
     from tabench.models import _registry as reg
 
-    for base in SUPPORTED:
-        name = f"{base}_disentangle"
+    for name, base in [(f"{b}_disentangle", b) for b in SUPPORTED] + list(ALIASES.items()):
         if base not in reg._BUILDERS or name in reg._BUILDERS:
             continue
         base_builder = reg._BUILDERS[base]
@@ -457,4 +458,4 @@ def base_name(name: str) -> str | None:
     """'rgbdiff_tiny_disentangle' -> 'rgbdiff_tiny'; None for other names."""
     if name.endswith("_disentangle") and name[: -len("_disentangle")] in SUPPORTED:
         return name[: -len("_disentangle")]
-    return None
+    return ALIASES.get(name)

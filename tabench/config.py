@@ -9,6 +9,7 @@ each run (`config.yaml`) so a result can always be traced back to its settings.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,8 @@ from tabench.io import atomic_write_text
 DEFAULTS: dict = {
     "model": None,            # registry name; None = tabench.models.DEFAULT_CPU_MODEL
     "weights": None,          # a local checkpoint to start from (tabench.models.load_weights)
+    "weights_strict": True,   # refuse a checkpoint that leaves any non-head tensor unloaded; false = partial on purpose
+    "device": "auto",         # auto (a GPU when there is one) | cpu | cuda | cuda:N (under torchrun: cuda:LOCAL_RANK)
     "model_kwargs": {},       # extra builder arguments
     # The clip input: None = the model's registry entry (`tabench models show NAME`); the run's config.yaml
     # records the values used.
@@ -164,6 +167,10 @@ def _check_value(key: str, value, source: str):
         return None
     if key in CHOICES and value not in CHOICES[key]:
         raise TabenchError(f"{source}: {key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
+    if key == "device":
+        if not (isinstance(value, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", value)):
+            raise TabenchError(f"{source}: device must be auto, cpu, cuda or cuda:N, got {value!r}")
+        return value
     if key == "crop_scale":
         if not (isinstance(value, (list, tuple)) and len(value) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)

@@ -31,13 +31,13 @@ from tabench import TabenchError
 from tabench.io import atomic_write_json
 from tabench.results import predictions_path, write_predictions, write_results, Prediction
 
-# Config keys that change how a run computes, not what it computes: a resumed run may differ in these.
 TASKS = ("classification", "retrieval")
 # Seed 003's two text conditions for motion-description retrieval: object descriptions and masked ones.
 RETRIEVAL_CONDITIONS = ("motion", "motion_masked")
+# Config keys that change how a run computes, not what it computes: a resumed run may differ in these.
 # Not among them: cache_dir (clips from the cache are sampled from its stored frames, not decoded afresh) and
 # skip_corrupt (which videos are scored).
-RUNTIME_KEYS = ("workers", "threads", "progress", "tensorboard", "log_every")
+RUNTIME_KEYS = ("workers", "threads", "progress", "tensorboard", "log_every", "device")
 
 
 def direction_done(run_dir: str | Path, train_set: int) -> bool:
@@ -303,6 +303,12 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
     dis = _disentangle_record(out)
     if dis is not None:
         extra["disentangle"] = dis
+    if cfg.get("weights"):  # what each direction started from (full report: train{k}/weights.json)
+        import json
+
+        from tabench.models.weights import summarize_report
+        extra["weights"] = {f"train{k}": summarize_report(json.loads(p.read_text(encoding="utf-8")))
+                            for k in (1, 2) if (p := out / f"train{k}" / "weights.json").is_file()}
     res = write_results(out, taxonomy.name, cfg["model"], level, extra=extra)
     print(format_table(res))
     for c, r in res.get("retrieval", {}).items():

@@ -53,14 +53,26 @@ def dist_env() -> tuple[int, int, int]:
             int(os.environ.get("LOCAL_RANK", 0)))
 
 
+def pick_device(want: str, local_rank: int = 0, world: int = 1) -> torch.device:
+    """The config's `device`: auto (the process's GPU when there is one, else the CPU), cpu, cuda (under torchrun
+    GPU LOCAL_RANK) or cuda:N (one process). Asking for a GPU that is not there is an error, not a CPU run."""
+    if want == "cpu" or (want == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise TabenchError(f"device {want!r} asks for a GPU but torch sees none (torch.cuda.is_available() is "
+                           "False); use device: cpu or auto")
+    index = local_rank if want in ("auto", "cuda") or world > 1 else int(want.split(":", 1)[1])
+    if index >= torch.cuda.device_count():
+        raise TabenchError(f"device {want!r}: GPU {index} does not exist ({torch.cuda.device_count()} visible)")
+    return torch.device("cuda", index)
+
+
 def setup(cfg: dict) -> tuple[torch.device, int, int]:
     """Pick the device, start the process group under torchrun (once), apply threads and determinism."""
     rank, world, local_rank = dist_env()
-    if torch.cuda.is_available() and cfg.get("device", "auto") != "cpu":
-        device = torch.device("cuda", local_rank)
+    device = pick_device(cfg.get("device") or "auto", local_rank, world)
+    if device.type == "cuda":
         torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     if cfg.get("threads"):
@@ -153,14 +165,18 @@ def build_model(cfg: dict, num_classes: int) -> nn.Module:
         name, settings = base, {"blocks": None, "fine_weight": 1.0}
     kwargs = cfg.get("model_kwargs") or {}
     try:
-        model = create_model(name, num_classes, weights=cfg.get("weights"), **kwargs)
+        model = create_model(name, num_classes, weights=cfg.get("weights"),
+                             strict=bool(cfg.get("weights_strict", True)), verbose=is_main(), **kwargs)
     except TypeError as e:
         if "unexpected keyword argument" in str(e):
             bad = str(e).rsplit("argument", 1)[-1].strip()
             raise TabenchError(f"model_kwargs: {name} has no argument {bad} (given: {', '.join(kwargs)})") from None
         raise
     if settings is not None:
+        report = getattr(model, "weights_report", None)
         model = disentangle(model, blocks=settings.get("blocks"), fine_weight=settings.get("fine_weight", 1.0))
+        if report is not None:  # the run's weights.json still says what the backbone loaded
+            model.weights_report = report
     return model
 
 
@@ -673,6 +689,9 @@ def train(cfg: dict, data: str | Path, train_set: int | None, out: str | Path, l
     if loop.main:
         out.mkdir(parents=True, exist_ok=True)
         config_mod.dump(loop.cfg, out / "config.yaml")
+        report = getattr(loop.raw, "weights_report", None)
+        if report is not None:  # what --weights loaded: source, sha256, counts and keys
+            atomic_write_json(out / "weights.json", report.as_dict())
     writer = (_summary_writer(out) if loop.main and loop.cfg.get("tensorboard", True)
               and progress.epoch < loop.epochs else None)
 

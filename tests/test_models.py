@@ -166,8 +166,9 @@ def test_load_weights_renames_a_foreign_prefix_and_reports_extras(tmp_path):
     rep = load_weights(dst, path, verbose=False)
     assert rep.unexpected == ["extra_proj"] and not rep.missing
     assert torch.equal(dst.fc.weight, src.fc.weight)
-    with pytest.raises(TabenchError, match="strict"):
-        load_weights(_small(), path, strict=True, verbose=False)
+    # extras (a text tower beside a vision model) do not make a strict load fail: they are reported as unexpected;
+    # what strictness refuses (non-head tensors left unloaded, mismatches) is tested in test_weights.py
+    assert load_weights(_small(), path, strict=True, verbose=False).unexpected == ["extra_proj"]
 
 
 def test_load_weights_rejects_bad_files(tmp_path):

@@ -180,7 +180,7 @@ def model_info(name: str) -> ModelInfo:
     return _INFO[name]
 
 
-def create_model(name: str, num_classes: int, weights: str | None = None, strict: bool = False,
+def create_model(name: str, num_classes: int, weights: str | None = None, strict: bool = True,
                  verbose: bool = True, **kw) -> nn.Module:
     """Build a registered model with a `num_classes`-way head; with `weights`, load a local checkpoint into it
     (`tabench.models.load_weights`; its report is printed, and kept on the model

@@ -114,16 +114,7 @@ def _split_rgbdiff(model, n, video_text=False):
     early = blocks[:-n]
 
     def trunk(x):
-        from tabench.models.r3d_tiny import rgb_difference
-        model.check_input(x)
-        if model.inputs == "diff":
-            x = rgb_difference(x)
-        elif model.inputs == "rgb+diff":
-            x = torch.cat([x, rgb_difference(x)], dim=1)
-        b, c, t, hh, ww = x.shape
-        f = model.frame_cnn(x.transpose(1, 2).reshape(b * t, c, hh, ww))
-        f = F.adaptive_avg_pool2d(f, model.grid).flatten(1)
-        h = model.proj(f).view(b, t, -1).transpose(1, 2)  # (B, dim, T)
+        h = model.frame_tokens(x)  # (B, dim, T)
         for blk in early:
             h = blk(h)
         return h, None

@@ -73,8 +73,8 @@ class RGBDiffGridNet(VideoClassifier):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.forward_features(x)))
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, T, H, W) -> (B, 2 * dim): the clip feature before dropout and the classifier."""
+    def frame_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) -> (B, dim, T): each frame's projected grid feature, before the temporal blocks."""
         self.check_input(x)
         if self.inputs == "diff":
             x = rgb_difference(x)
@@ -83,7 +83,11 @@ class RGBDiffGridNet(VideoClassifier):
         b, c, t, h, w = x.shape
         f = self.frame_cnn(x.transpose(1, 2).reshape(b * t, c, h, w))
         f = F.adaptive_avg_pool2d(f, self.grid).flatten(1)
-        f = self.temporal(self.proj(f).view(b, t, -1).transpose(1, 2))  # (B, dim, T)
+        return self.proj(f).view(b, t, -1).transpose(1, 2)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, H, W) -> (B, 2 * dim): the clip feature before dropout and the classifier."""
+        f = self.temporal(self.frame_tokens(x))  # (B, dim, T)
         return torch.cat([f.mean(2), f.amax(2)], dim=1)
 
 

@@ -1,0 +1,103 @@
+"""The paper's 13 models as the paper ran them: a GPU config for each that validates and builds the model it names
+with the input it expects, and parameter counts against the published (or official-implementation) numbers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from tabench import config  # noqa: E402
+from tabench.models import CLIP_MEAN, CLIP_STD, list_models, model_info  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+GPU_CONFIGS = sorted((ROOT / "configs" / "gpu").glob("*.yaml"))
+
+# The paper's 13 models (Sec. 4 "Implementation details": the model versions it used), by registered name.
+PAPER_UNIMODAL = ["resnet50_tsn", "i3d_r50", "x3d_m", "slowfast_r50", "mvitv2_s", "rev_mvit_b", "uniformerv2_b16",
+                  "aim_vit_b16"]
+PAPER_VIDEO_TEXT = ["actionclip_b16", "xclip_b16", "vificlip_b16", "ezclip_b16", "froster_b16"]
+PAPER_MODELS = PAPER_UNIMODAL + PAPER_VIDEO_TEXT
+CLIP_INITIALISED = {"aim_vit_b16", "uniformerv2_b16", "uniformerv2_b16_ssv2", *PAPER_VIDEO_TEXT}
+
+
+def test_every_paper_model_has_a_gpu_config():
+    names = {yaml.safe_load(p.read_text())["model"] for p in GPU_CONFIGS}
+    assert set(PAPER_MODELS) <= names, sorted(set(PAPER_MODELS) - names)
+    assert {p.stem for p in GPU_CONFIGS} == names  # one file per model, named after it
+
+
+@pytest.mark.parametrize("path", GPU_CONFIGS, ids=lambda p: p.stem)
+def test_gpu_config_validates_and_builds_its_model_for_its_input(path):
+    """Each configs/gpu/*.yaml passes validation, names a registered model, sets CLIP's mean/std when the model
+    starts from CLIP, and the model it builds (meta device: no memory) expects the frames and size it is fed."""
+    from tabench.train import build_model, resolve_input
+
+    raw = yaml.safe_load(path.read_text())
+    cfg = config.resolve(path)
+    assert raw["model"] in list_models()
+    info = model_info(raw["model"])
+    if raw["model"] in CLIP_INITIALISED:
+        assert raw.get("mean") == list(CLIP_MEAN) and raw.get("std") == list(CLIP_STD), "CLIP model without CLIP mean/std"
+    r = resolve_input(cfg)
+    assert r["mean"] == list(info.input_mean) and r["std"] == list(info.input_std)
+    with torch.device("meta"):
+        model = build_model({**cfg, "weights": None}, 26)
+    assert (model.default_frames, model.default_size) == (r["frames"], r["size"])
+    assert r["lr"] > 0 and r["epochs"] >= 1 and r["batch_size"] >= 1
+
+
+# Published parameter counts (400-way head where the model has one), with the source of each figure.
+# The video-text methods publish none of their own except EZ-CLIP's trainable 5.2M; their totals are the
+# official implementations' (transformers' CLIPModel / XCLIPModel, counted below) plus the modules their papers add.
+CLIP_B16 = 149_620_737  # OpenAI CLIP ViT-B/16 (transformers CLIPModel, openai/clip-vit-base-patch16 config)
+PUBLISHED = {
+    "resnet50_tsn": (23.5e6 + 2048 * 400 + 400, "ResNet-50 backbone 23.5M (He et al.) + 2048x400 fc"),
+    "i3d_r50": (28.0e6, "PySlowFast / pytorchvideo model zoo I3D R50 8x8: 28.04M"),
+    "x3d_m": (3.8e6, "X3D paper Tab. 3: X3D-M 3.8M"),
+    "slowfast_r50": (34.6e6, "SlowFast R50 8x8 (PySlowFast model zoo): 34.6M"),
+    "mvitv2_s": (34.5e6, "MViTv2 paper (K400): MViTv2-S 34.5M"),
+    "rev_mvit_b": (34.9e6, "PySlowFast projects/rev README: Rev-MViT-B 16x4 34.9M"),
+    "uniformerv2_b16": (115e6, "UniFormerV2 paper (K400): B/16 115M"),
+    "aim_vit_b16": (97e6, "AIM paper (K400): ViT-B/16 97M total"),
+    "vificlip_b16": (CLIP_B16, "ViFi-CLIP fine-tunes CLIP ViT-B/16 unchanged"),
+    "actionclip_b16": (CLIP_B16 + 6 * 3_152_384 + 77 * 512,
+                       "CLIP + ActionCLIP's 'Transf' fusion: 6 residual blocks of width 512 + 77x512 frame positions"),
+    "xclip_b16": (None, "transformers XCLIPModel (microsoft/xclip-base-patch16 config)"),
+    "ezclip_b16": (None, "EZ-CLIP paper: 5.2M learnable parameters (total = frozen CLIP + those)"),
+    "froster_b16": (2 * CLIP_B16 + 4 * 512 * 512,
+                    "FROSTER: CLIP student + frozen CLIP teacher + two bias-free 2-layer 512x512 projectors"),
+}
+
+
+def test_published_counts_cover_all_13_paper_models():
+    assert set(PUBLISHED) == set(PAPER_MODELS)
+
+
+@pytest.mark.parametrize("name", PAPER_MODELS)
+def test_parameter_count_matches_the_published_number(name):
+    info = model_info(name)
+    ref, source = PUBLISHED[name]
+    if name == "xclip_b16":
+        from transformers import XCLIPConfig, XCLIPModel
+
+        with torch.device("meta"):
+            hf = XCLIPModel(XCLIPConfig(vision_config={"patch_size": 16}))
+        ref = sum(p.numel() for p in hf.parameters())
+        assert info.params_trainable == ref - sum(p.numel() for p in hf.text_model.parameters()) - \
+            sum(p.numel() for p in hf.text_projection.parameters())  # X-CLIP keeps its text encoder frozen
+    if name == "ezclip_b16":
+        assert info.params_trainable == pytest.approx(5.2e6, rel=0.01), source
+        ref = CLIP_B16 + info.params_trainable
+    if name == "vificlip_b16":
+        from transformers import CLIPConfig, CLIPModel
+
+        with torch.device("meta"):
+            hf = CLIPModel(CLIPConfig(vision_config={"patch_size": 16}))
+        assert sum(p.numel() for p in hf.parameters()) == CLIP_B16
+    rel = 0.05 if name in PAPER_UNIMODAL else 1e-6
+    assert info.params_total == pytest.approx(ref, rel=rel), source

@@ -28,7 +28,7 @@ def test_zoo_has_the_paper_models_and_cpu_models():
 
 # The heaviest forward+backward passes (> ~20 s on a busy 2-core machine) run with `make test-all`;
 # resnet50_tsn's forward is still exercised by the frame-order test below.
-SLOW = {"slowfast_r50", "resnet50_tsn", "uniformerv2_b16", "mvitv2_s", "stdn_r50", "cir_slowfast"}
+SLOW = {"slowfast_r50", "resnet50_tsn", "uniformerv2_b16", "uniformerv2_b16_ssv2", "mvitv2_s", "stdn_r50", "cir_slowfast"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in UNIMODAL])
@@ -72,6 +72,7 @@ PARAM_REFS = {
     # PySlowFast projects/rev README: Rev-MViT-B 16x4 34.9M (the 53.7M matches no Rev-MViT-B config)
     "rev_mvit_b": 34.9e6,
     "uniformerv2_b16": 115e6,  # UniFormerV2 paper (K400): B/16 115M
+    "uniformerv2_b16_ssv2": 163e6 - 174 * 768 + 400 * 768,  # UniFormerV2 paper (SSv2): B/16 163M at 174 classes
     "aim_vit_b16": 97e6,  # AIM paper Tab. (K400): ViT-B/16 97M total, 11M tunable
 }
 

@@ -101,3 +101,71 @@ def test_parameter_count_matches_the_published_number(name):
         assert sum(p.numel() for p in hf.parameters()) == CLIP_B16
     rel = 0.05 if name in PAPER_UNIMODAL else 1e-6
     assert info.params_total == pytest.approx(ref, rel=rel), source
+
+
+# ------------------------------------------------------------------------------------ UniFormerV2, SSv2 config
+def test_uniformerv2_ssv2_configuration_as_published():
+    """The SSv2 configuration the paper used for SSv2-TA: 163.0M parameters at 174 classes (within 1 %), global
+    UniBlocks at layers 4-11, local MHRA before the attention and before the MLP of every block, and a 3-tap patch
+    embedding with temporal stride 2."""
+    from tabench.models import create_model
+
+    info = model_info("uniformerv2_b16_ssv2")
+    assert (info.frames, info.size) == (16, 224) and info.input_mean == CLIP_MEAN
+    with torch.device("meta"):
+        model = create_model("uniformerv2_b16_ssv2", num_classes=174)
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(163.0e6, rel=0.01)
+    vit = model.backbone
+    assert vit.transformer.return_list == list(range(4, 12)) and len(vit.transformer.dec) == 8
+    assert all(blk.lmhra and hasattr(blk, "lmhra1") and hasattr(blk, "lmhra2") for blk in vit.transformer.resblocks)
+    assert vit.conv1.kernel_size == (3, 16, 16) and vit.conv1.stride == (2, 16, 16)
+    assert vit.transformer.resblocks[0].lmhra1.pos_embed[1].out_channels == 512  # DW_REDUCTION 1.5
+    with torch.device("meta"):
+        k400 = create_model("uniformerv2_b16", num_classes=174)
+    assert k400.backbone.conv1.kernel_size == (1, 16, 16) and not k400.backbone.transformer.resblocks[0].lmhra
+
+
+def _small_ssv2():
+    from tabench.models.uniformerv2 import UniFormerV2
+    from tests.test_weights import HEADS, IMG, LAYERS, PATCH, W
+
+    return UniFormerV2(num_classes=3, frames=4, size=IMG, patch=PATCH, width=W, layers=LAYERS, heads=HEADS,
+                       return_list=(0, 1), n_dim=W, n_head=HEADS, lmhra=True, temporal_downsample=True).eval()
+
+
+def test_uniformerv2_ssv2_halves_time_and_every_parameter_learns():
+    torch.manual_seed(0)
+    model = _small_ssv2().train()
+    seen = []
+    model.backbone.transformer.resblocks[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    x = torch.randn(2, 3, 4, *(2 * [model.default_size]))
+    torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 2])).backward()
+    assert seen[0][1] == 2 * 2  # (tokens, B * T/2, C): 4 frames in, 2 token frames
+    assert not [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+
+
+def test_clip_initialises_uniformerv2_ssv2_with_a_centre_inflated_three_tap_embedding(tmp_path):
+    """CLIP's 2D patch embedding becomes the centre tap of the 3-tap one (zeros elsewhere), as the official code
+    inflates it: on a static clip every token frame then sees exactly CLIP's patch tokens, so the first block's
+    output (local MHRA starts as a no-op) is CLIP's first layer."""
+    from tabench.models import load_weights
+    from tests.test_weights import _hf_clip_dir
+
+    hf, path = _hf_clip_dir(tmp_path)
+    model = _small_ssv2()
+    rep = load_weights(model, path, verbose=False)
+    assert rep.inflated == ["backbone.conv1.weight"] and not rep.missing and not rep.mismatched
+    w = model.backbone.conv1.weight
+    assert torch.equal(w[:, :, 1], hf.vision_model.embeddings.patch_embedding.weight)
+    assert w[:, :, 0].abs().sum() == 0 and w[:, :, 2].abs().sum() == 0
+    assert any("lmhra" in k for k in rep.new)
+    torch.manual_seed(3)
+    frame = torch.randn(2, 3, 1, model.default_size, model.default_size)
+    seen = []
+    model.backbone.transformer.resblocks[0].register_forward_hook(lambda m, i, o: seen.append(o))
+    with torch.no_grad():
+        model(frame.expand(-1, -1, 4, -1, -1).contiguous())
+        want = hf.vision_model(pixel_values=frame[:, :, 0], output_hidden_states=True).hidden_states[1]
+    got = seen[0].permute(1, 0, 2).view(2, 2, *want.shape[1:])  # (B, T/2, N, C)
+    # interior token frame (its 3 taps all see real frames); the first one's left tap is zero padding, harmless too
+    assert torch.allclose(got[:, 1], want, atol=1e-4) and torch.allclose(got[:, 0], want, atol=1e-4)

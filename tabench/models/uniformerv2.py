@@ -1,11 +1,16 @@
 """UniFormerV2-B/16 (Li et al. 2022, "UniFormerV2: Spatiotemporal Learning by Arming Image ViTs with Video
-UniFormer"), Kinetics-400 configuration (8x224).
+UniFormer"): the Kinetics-400 configuration (`uniformerv2_b16`, 8x224) and the Something-Something-v2 one
+(`uniformerv2_b16_ssv2`, 16x224), the two the paper trained (K400-TA / Syn-TA and SSv2-TA).
 
 A CLIP ViT-B/16 backbone (patch embedding inflated to a (1,16,16) 3D conv) whose last four blocks feed a global
 UniBlock stack: per level a depthwise 3x3x3 conv position encoding (dpe) and a cross-attention "Extractor" that
 updates one learnable video query from all spatio-temporal tokens; the query and the mean frame cls token are mixed
 by a learned sigmoid gate before the classifier. Local UniBlocks (LMHRA, temporal depthwise convs inside each ViT
-block) are optional (`lmhra=True`, used by the SSv2 configs; off in the K400 config, as here). Written here because
+block, before the attention and again before the MLP: the official DOUBLE_LMHRA) are optional (`lmhra=True`; off in
+the K400 config). The SSv2 config (the official exp/sthv2 configs, and the paper's released config_ssv2.yaml) turns
+them on, puts global UniBlocks on the last 8 layers (4-11) and downsamples time with a 3-tap patch embedding
+(Conv3d (3,16,16), stride (2,16,16): 16 frames in, 8 token frames), with backbone drop path 0.2 and drop path 0.4
+on the global blocks; it has 163.0M parameters at 174 classes (the paper's 163M). Written here because
 no installable library has it; names follow the official repo (backbone.transformer.{resblocks,dpe,dec,proj}),
 so its checkpoints load with `--weights`."""
 from __future__ import annotations
@@ -133,9 +138,11 @@ class Transformer(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    def __init__(self, size, patch, width, layers, heads, num_classes, **kw):
+    def __init__(self, size, patch, width, layers, heads, num_classes, temporal_downsample=False, **kw):
         super().__init__()
-        self.conv1 = nn.Conv3d(3, width, (1, patch, patch), (1, patch, patch), bias=False)
+        # temporal downsampling (SSv2 config): a 3-tap patch embedding with stride 2 halves the token frames
+        kt, st = (3, 2) if temporal_downsample else (1, 1)
+        self.conv1 = nn.Conv3d(3, width, (kt, patch, patch), (st, patch, patch), (kt // 2, 0, 0), bias=False)
         scale = width ** -0.5
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
         self.positional_embedding = nn.Parameter(scale * torch.randn((size // patch) ** 2 + 1, width))
@@ -177,3 +184,17 @@ def uniformerv2_b16(num_classes: int = 400, frames: int = 8, size: int = 224, lm
                     drop_path_rate: float = 0.0, dropout: float = 0.5) -> nn.Module:
     """UniFormerV2-B/16 (K400 config): CLIP ViT-B/16 + 4 global UniBlocks with a learned video query."""
     return UniFormerV2(num_classes, frames, size, lmhra=lmhra, drop_path_rate=drop_path_rate, cls_dropout=dropout)
+
+
+@register_model(family="ViT + video UniFormer blocks (CLIP ViT)",
+                paper="Li et al., UniFormerV2: Spatiotemporal Learning by Arming Image ViTs with Video UniFormer "
+                      "(ICCV 2023)",
+                default_frames=16, default_size=224, cpu_frames=8, cpu_size=112, sampling="segment",
+                input_mean=CLIP_MEAN, input_std=CLIP_STD, pretrained="CLIP ViT-B/16",
+                param_ref="163M (UniFormerV2 paper, B/16 SSv2, 174 classes)")
+def uniformerv2_b16_ssv2(num_classes: int = 174, frames: int = 16, size: int = 224, drop_path_rate: float = 0.4,
+                         backbone_drop_path_rate: float = 0.2, dropout: float = 0.5) -> nn.Module:
+    """UniFormerV2-B/16 (SSv2 config): global UniBlocks at layers 4-11, double local MHRA, 3-tap temporal downsampling."""
+    return UniFormerV2(num_classes, frames, size, lmhra=True, return_list=tuple(range(4, 12)),
+                       temporal_downsample=True, drop_path_rate=drop_path_rate,
+                       backbone_drop_path_rate=backbone_drop_path_rate, cls_dropout=dropout)

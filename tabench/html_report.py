@@ -6,6 +6,7 @@ for the given runs.
     OUT_DIR/figures/*.png   drop, coarse_vs_fine, size_vs_hm, confusion_<run>_<direction>_<context>,
                             per_class_<run> (and .pdf/.svg with `--format pdf|svg`)
     OUT_DIR/examples/*.png  frame strips of example videos of the top confusions (from the dataset directory)
+    OUT_DIR/explain/<run>/  the run's `tabench explain` saliency strips, where RUN/explain/ has them
 
 What cannot be drawn (no model with both levels for coarse_vs_fine, a run whose dataset directory is gone, ...)
 is said in the page, in a "Notes" box at the top, not silently left out.
@@ -244,6 +245,42 @@ def confusion_table(run: Run, train_set: int, kind: str, out_dir: Path, notes: l
     return f"<table>{head}{''.join(body)}</table>"
 
 
+def _explain_html(run: Run, out_dir: Path, notes: list[str]) -> str:
+    """The run's `tabench explain` strips (RUN/explain/explain.json), copied next to the page; '' without them."""
+    import json
+    import shutil
+
+    rec_path = Path(run.path) / "explain" / "explain.json"
+    if not rec_path.is_file():
+        return ""
+    try:
+        rec = json.loads(rec_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        notes.append(f"{run.name}: unreadable {rec_path} ({e})")
+        return ""
+    dest = out_dir / "explain" / safe_name(run.name)
+    dest.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for v in rec.get("videos", []):
+        src = rec_path.parent / v["png"]
+        if not src.is_file():
+            notes.append(f"{run.name}: explain strip {src} is missing (re-run `tabench explain`)")
+            continue
+        shutil.copyfile(src, dest / src.name)
+        rel = (dest / src.name).relative_to(out_dir).as_posix()
+        rows.append(f"<tr><td>{v['train_set']}</td><td class='l'>{_e(v['context'])}</td>"
+                    f"<td class='l'><code>{_e(v['video'])}</code><br>true: {_e(v.get('true_name') or v['true'])}, "
+                    f"predicted: {_e(v.get('pred_name') or v['pred'])}</td>"
+                    f"<td class='l'><img src='{_e(rel)}' alt='saliency of {_e(v['video'])}' "
+                    "style='max-width: 760px'></td></tr>")
+    if not rows:
+        return ""
+    return ("<details open><summary>Where the model looks (Grad-CAM of the predicted class, "
+            f"layer <code>{_e(rec['videos'][0].get('layer', '?'))}</code>; paper Fig. 8): top row overlaid, bottom "
+            "row the frames</summary><table><tr><th>Trained on</th><th class='l'>Context</th>"
+            "<th class='l'>Video</th><th class='l'>Frames</th></tr>" + "".join(rows) + "</table></details>")
+
+
 # ----- the page -----
 def _figure_html(out_dir: Path, stem: str, caption: str, formats: Sequence[str]) -> str:
     links = "".join(f" <a href='figures/{_e(stem)}.{f}'>{f.upper()}</a>" for f in formats if f != "png")
@@ -337,6 +374,7 @@ def write_html_report(run_dirs: Sequence[str | Path], out_dir: str | Path, forma
     for r in runs:
         stem = safe_name(r.name)
         parts.append(f"<h2 id='run-{_e(stem)}'>{_e(r.name)}: {_e(r.model)} on {_e(r.dataset)} ({_e(r.level)})</h2>")
+        parts.append(_explain_html(r, out_dir, notes))
         if r.taxonomy is None:
             continue
         put(figures.per_class_figure(r), f"per_class_{stem}")

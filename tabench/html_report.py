@@ -275,8 +275,11 @@ def _explain_html(run: Run, out_dir: Path, notes: list[str]) -> str:
                     "style='max-width: 760px'></td></tr>")
     if not rows:
         return ""
-    return ("<details open><summary>Where the model looks (Grad-CAM of the predicted class, "
-            f"layer <code>{_e(rec['videos'][0].get('layer', '?'))}</code>; paper Fig. 8): top row overlaid, bottom "
+    method = rec.get("method", "grad-cam")
+    what = ("attention rollout" if method == "attention-rollout" else
+            "Grad-CAM of the predicted class" if method == "grad-cam" else _e(method))
+    return (f"<details open><summary>Where the model looks ({what}, "
+            f"<code>{_e(rec['videos'][0].get('layer', '?'))}</code>; paper Fig. 8): top row overlaid, bottom "
             "row the frames</summary><table><tr><th>Trained on</th><th class='l'>Context</th>"
             "<th class='l'>Video</th><th class='l'>Frames</th></tr>" + "".join(rows) + "</table></details>")
 

@@ -86,3 +86,45 @@ def test_html_report_shows_the_explain_strips(trained_run, tmp_path):
     assert len(strips) == 4 and all(p.stat().st_size > 0 for p in strips)
     for p in strips:
         assert p.relative_to(tmp_path / "html").as_posix() in page
+
+
+def test_attention_rollout_of_a_vit_follows_the_attention_and_the_input(tmp_path):
+    """vivit_tiny has self-attention: rollout (not Grad-CAM on its patch embedding) maps where it attends."""
+    from tabench.explain import attention_rollout, has_attention, record_attention
+    from tabench.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("vivit_tiny", num_classes=4, frames=8, size=32).eval()
+    assert has_attention(model)
+    clip = torch.randn(3, 8, 32, 32)
+    maps, logits = record_attention(model, clip)
+    with torch.no_grad():
+        assert torch.allclose(logits, model(clip.unsqueeze(0)), atol=1e-5)  # reading weights changes nothing
+    assert maps and all(m.shape[-1] == m.shape[-2] for m in maps)
+    cam, pred, used = attention_rollout(model, clip)
+    assert cam.shape == (8, 32, 32) and np.isfinite(cam).all() and 0 <= cam.min() and cam.max() == pytest.approx(1)
+    assert used["grid"] == [4, 4] and used["layers"] == 4  # the four spatial attentions, not the temporal ones
+    assert pred == int(logits[0].argmax())
+    cam2, _, _ = attention_rollout(model, torch.roll(clip, shifts=16, dims=-1))
+    assert not np.allclose(cam, cam2, atol=1e-3)
+
+
+def test_attention_rollout_reads_transformers_clip_attention():
+    """CLIP-based video-text models run transformers' CLIP layers (SDPA by default): rollout switches them to the
+    eager path for the call, gets one head-averaged (frames, 1 + g*g, 1 + g*g) map per layer, and restores it."""
+    from tabench.explain import attention_rollout, record_attention
+    from tabench.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("vificlip_minilm_tiny", num_classes=3, frames=4).eval()
+    model.set_class_texts(["a", "b", "c"])
+    impls = {id(m.config): m.config._attn_implementation for m in model.modules() if hasattr(m, "config")
+             and hasattr(m.config, "_attn_implementation")}
+    clip = torch.randn(3, 4, 64, 64)
+    maps, _ = record_attention(model, clip)
+    assert maps, "no attention weights were read"
+    cam, _, used = attention_rollout(model, clip)
+    assert cam.shape == (4, 64, 64) and cam.max() == pytest.approx(1)
+    assert used["tokens"] == 1 + used["grid"][0] ** 2
+    assert impls == {id(m.config): m.config._attn_implementation for m in model.modules() if hasattr(m, "config")
+                     and hasattr(m.config, "_attn_implementation")}

@@ -39,6 +39,11 @@ def test_registered_at_full_and_cpu_size():
         info = model_info(n)
         assert not info.cpu_sized and info.default_frames == frames and info.default_size == 224
     assert all(model_info(n).cpu_sized for n in CPU)
+    # the ResNet-50 ones start from ImageNet weights, so they expect ImageNet's normalisation; CIR's SlowFast Kinetics'
+    from tabench.models import IMAGENET_MEAN, IMAGENET_STD, KINETICS_MEAN
+    assert all((model_info(n).input_mean, model_info(n).input_std) == (IMAGENET_MEAN, IMAGENET_STD)
+               for n in ("videodg_r50", "stdn_r50"))
+    assert model_info("cir_slowfast").input_mean == KINETICS_MEAN
     with torch.device("meta"):
         vdg = create_model("videodg_r50", num_classes=12)
         stdn = create_model("stdn_r50", num_classes=12)

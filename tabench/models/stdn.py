@@ -38,7 +38,7 @@ from torch import nn
 
 from tabench import TabenchError
 from tabench.models._base import VideoClassifier
-from tabench.models._registry import register_model
+from tabench.models._registry import IMAGENET_MEAN, IMAGENET_STD, register_model
 
 PAPER = "Lin et al., Diversifying Spatial-Temporal Perception for Video Domain Generalization (NeurIPS 2023)"
 
@@ -259,7 +259,8 @@ class DiffGridMixStyleMaps(nn.Module):
 
 
 @register_model(family="domain generalisation (2D CNN + spatial/temporal relations)", paper=PAPER,
-                default_frames=5, default_size=224, cpu_frames=5, cpu_size=112)
+                default_frames=5, default_size=224, cpu_frames=5, cpu_size=112,
+                input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD, pretrained="ImageNet (ResNet-50)")
 def stdn_r50(num_classes: int = 400, frames: int = 5, dropout: float = 0.3, partial_bn: bool = True) -> nn.Module:
     """STDN on a TSN ResNet-50 with MixStyle (layers 1-3), 4 spatial groups, 5 segments (scales 5..2)."""
     enc = ResNetMixStyleMaps(frames, partial_bn=partial_bn)

@@ -36,7 +36,7 @@ from torch import nn
 
 from tabench import TabenchError
 from tabench.models._base import VideoClassifier
-from tabench.models._registry import register_model
+from tabench.models._registry import IMAGENET_MEAN, IMAGENET_STD, register_model
 
 PAPER = "Yao et al., VideoDG: Generalizing Temporal Relations in Videos to Novel Domains (TPAMI 2021)"
 
@@ -242,7 +242,8 @@ class DiffGridFrames(nn.Module):
 
 
 @register_model(family="domain generalisation (2D CNN + relation transformer)", paper=PAPER,
-                default_frames=5, default_size=224, cpu_frames=5, cpu_size=112)
+                default_frames=5, default_size=224, cpu_frames=5, cpu_size=112,
+                input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD, pretrained="ImageNet (ResNet-50)")
 def videodg_r50(num_classes: int = 400, frames: int = 5, feature_dropout: float = 0.8, adversarial: bool = False,
                 partial_bn: bool = True) -> nn.Module:
     """VideoDG/APN on a TSN ResNet-50, 5 segments (adversarial augmentation off, as released)."""

@@ -169,3 +169,105 @@ def test_clip_initialises_uniformerv2_ssv2_with_a_centre_inflated_three_tap_embe
     got = seen[0].permute(1, 0, 2).view(2, 2, *want.shape[1:])  # (B, T/2, N, C)
     # interior token frame (its 3 taps all see real frames); the first one's left tap is zero padding, harmless too
     assert torch.allclose(got[:, 1], want, atol=1e-4) and torch.allclose(got[:, 0], want, atol=1e-4)
+
+
+# ------------------------------------------------------------------------ Rev-MViT reversible back-propagation
+def _small_rev_mvit(reversible: bool, drop_path: float = 0.3):
+    from tabench.models.rev_mvit import RevMViT
+
+    torch.manual_seed(0)  # runs of reversible blocks: [0], [2, 3], [5, 6] around stage transitions 1 and 4
+    return RevMViT(num_classes=5, frames=4, size=32, depth=7, embed_dim=16, num_heads=1,
+                   dim_mul=[[1, 2.0], [4, 2.0]], head_mul=[[1, 2.0], [4, 2.0]],
+                   pool_q_stride=[[1, 1, 2, 2], [4, 1, 2, 2]], buffer_layers=(1, 4), drop_path_rate=drop_path,
+                   dropout=0.0, reversible_backprop=reversible).double().train()
+
+
+def _step(model, x, y, seed=5):
+    saved = {}
+
+    def pack(t):
+        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    torch.manual_seed(seed)  # the same drop-path masks for both models
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(x)
+    torch.nn.functional.cross_entropy(out, y).backward()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    return out.detach(), sum(v for k, v in saved.items() if k not in params)
+
+
+def test_rev_mvit_reversible_backprop_gives_autograd_gradients_and_keeps_fewer_activations():
+    """Recomputing activations in the backward (drop path on, so its masks must be replayed) gives the gradients
+    plain autograd gives, to float64 precision, while autograd keeps far fewer activation bytes for the backward."""
+    plain, rev = _small_rev_mvit(False), _small_rev_mvit(True)
+    rev.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32, dtype=torch.float64)
+    y = torch.tensor([1, 3])
+    out_plain, saved_plain = _step(plain, x, y)
+    out_rev, saved_rev = _step(rev, x, y)
+    assert torch.equal(out_plain, out_rev)
+    for (name, a), (_, b) in zip(plain.named_parameters(), rev.named_parameters()):
+        assert b.grad is not None, name
+        assert torch.allclose(a.grad, b.grad, rtol=1e-7, atol=1e-10), name
+    assert saved_rev < 0.6 * saved_plain, (saved_rev, saved_plain)
+    # the global RNG is left as plain autograd leaves it (the replayed masks do not consume random numbers)
+    torch.manual_seed(1)
+    _step(rev, x, y, seed=1)
+    after_rev = torch.rand(3)
+    torch.manual_seed(1)
+    _step(plain, x, y, seed=1)
+    assert torch.equal(after_rev, torch.rand(3))
+
+
+def test_rev_mvit_uses_plain_autograd_in_eval_and_without_grad(monkeypatch):
+    from tabench.models import create_model
+    from tabench.models.rev_mvit import _ReversibleRun
+
+    model = _small_rev_mvit(True).eval()
+    calls, orig = [], _ReversibleRun.apply
+    monkeypatch.setattr(_ReversibleRun, "apply", lambda *a: calls.append(1) or orig(*a))
+    x = torch.randn(1, 3, 4, 32, 32, dtype=torch.float64)
+    with torch.no_grad():
+        model(x)
+    model.train()
+    with torch.no_grad():
+        model(x)
+    assert not calls
+    model(x)
+    assert calls
+    with torch.device("meta"):
+        full = create_model("rev_mvit_b", num_classes=400)
+    assert full.rev_backbone.reversible_backprop  # the registered model trains reversibly by default
+
+
+# ---------------------------------------------------------------------------------------- DDP (2 gloo processes)
+def _torchrun_worker(names: list[str], timeout: int) -> str:
+    import subprocess
+    import sys
+
+    from tests.test_train import _free_port
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+           str(ROOT / "tests" / "ddp_worker.py"), *names]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("DDP ")]
+    assert r.returncode == 0 and len(lines) == len(names), "\n".join(lines) + "\n" + r.stderr[-3000:]
+    assert all(ln.endswith(": ok") for ln in lines), "\n".join(lines)
+    return r.stdout
+
+
+def test_ddp_trains_rev_mvit_with_reversible_backprop():
+    """The reversible autograd function returns its parameters' gradients through autograd, so DDP's reducer
+    all-reduces them like any other: the full Rev-MViT-B trains under 2 gloo processes and the ranks agree."""
+    _torchrun_worker(["rev_mvit_b"], timeout=300)
+
+
+@pytest.mark.slow
+def test_ddp_trains_every_cpu_sized_model():
+    """`torchrun --nproc_per_node 2` (gloo): every CPU-sized model takes 3 DDP steps with the training loop's loss;
+    a trainable parameter without a gradient would crash DDP from the second step (~1 min for all)."""
+    names = [n for n in list_models() if model_info(n).cpu_sized]
+    assert len(names) >= 15
+    _torchrun_worker(names, timeout=900)

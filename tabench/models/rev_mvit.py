@@ -5,10 +5,18 @@ stage-transition blocks (layers 1, 3, 14) average the two streams, pool the quer
 here because no installable library has it; names follow PySlowFast's `reversible_mvit.py`
 (`rev_backbone.layers.N.F/G`), so its checkpoints load with `--weights`.
 
-Difference from PySlowFast: the backward pass uses ordinary autograd instead of the activation-recomputing
-`RevBackProp`. Gradients are the same; only the memory saving (irrelevant at CPU batch sizes) is not reproduced."""
+Reversible back-propagation (PySlowFast's `RevBackProp`, the point of the architecture): in training, each run
+of consecutive reversible blocks is one autograd function that keeps only the run's output streams. Its backward
+walks the blocks in reverse, rebuilding each block's inputs from its outputs (X2 = Y2 - G(Y1), X1 = Y1 - F(X2)) and
+recomputing F and G locally for their gradients, so activation memory no longer grows with depth inside a stage
+(benchmarks/README.md, "Rev-MViT activation memory"). Written as a `torch.autograd.Function` that takes the blocks'
+parameters as inputs and returns their gradients (not PySlowFast's backward-inside-backward), so DDP's gradient
+hooks see them like any other; drop-path masks are replayed by restoring the RNG state each sub-block saw, and the
+recomputation runs under the forward's autocast state. `reversible_backprop=False` (or eval / no_grad) uses plain
+autograd: same gradients (tests/test_zoo.py), no memory saving."""
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 
 import torch
@@ -65,6 +73,70 @@ class ReversibleBlock(nn.Module):
         return y1, y2
 
 
+def _rng_state(device: torch.device):
+    return torch.get_rng_state(), (torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+
+
+@contextlib.contextmanager
+def _replay_rng(state, device: torch.device):
+    """Run with the RNG state a sub-block saw in the forward (its drop-path mask), leaving the global RNG as it was."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type):
+        torch.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state(state[1], device)
+        yield
+
+
+class _ReversibleRun(torch.autograd.Function):
+    """Consecutive ReversibleBlocks whose backward recomputes activations instead of storing them."""
+
+    @staticmethod
+    def forward(ctx, x1, x2, blocks, *params):
+        device = x1.device
+        ctx.blocks, ctx.thws, ctx.rng = blocks, [list(b.F.thw) for b in blocks], []
+        ctx.autocast = (device.type, torch.is_autocast_enabled(device.type), torch.get_autocast_dtype(device.type))
+        for b in blocks:  # grad mode is off inside forward: nothing is kept but the run's outputs
+            state_f = _rng_state(device)
+            x1 = x1 + b.drop_path(b.F(x2))
+            state_g = _rng_state(device)
+            x2 = x2 + b.drop_path(b.G(x1))
+            ctx.rng.append((state_f, state_g))
+        ctx.save_for_backward(x1, x2)
+        return x1, x2
+
+    @staticmethod
+    def backward(ctx, dy1, dy2):
+        y1, y2 = (t.detach() for t in ctx.saved_tensors)
+        device_type, ac_on, ac_dtype = ctx.autocast
+        grads = {}
+        for b, thw, (state_f, state_g) in zip(reversed(ctx.blocks), reversed(ctx.thws), reversed(ctx.rng)):
+            b.F.thw = thw
+            g_params = [p for p in b.G.parameters() if p.requires_grad]
+            f_params = [p for p in b.F.parameters() if p.requires_grad]
+            with torch.enable_grad(), torch.autocast(device_type, dtype=ac_dtype, enabled=ac_on):
+                y1 = y1.requires_grad_(True)
+                with _replay_rng(state_g, y1.device):
+                    g = b.drop_path(b.G(y1))
+                dg = torch.autograd.grad(g, [y1, *g_params], dy2, allow_unused=True)
+            with torch.no_grad():
+                x2 = (y2 - g).detach()
+                dy1 = dy1 + dg[0]
+            with torch.enable_grad(), torch.autocast(device_type, dtype=ac_dtype, enabled=ac_on):
+                x2 = x2.requires_grad_(True)
+                with _replay_rng(state_f, x2.device):
+                    f = b.drop_path(b.F(x2))
+                df = torch.autograd.grad(f, [x2, *f_params], dy1, allow_unused=True)
+            with torch.no_grad():
+                x1 = (y1 - f).detach()
+                dy2 = dy2 + df[0]
+            for p, gp in zip(g_params + f_params, list(dg[1:]) + list(df[1:])):
+                grads[p] = gp
+            y1, y2 = x1, x2
+            del g, f
+        params = [p for blk in ctx.blocks for p in blk.parameters() if p.requires_grad]
+        return (dy1, dy2, None, *[grads.get(p) for p in params])
+
+
 class StageTransitionBlock(nn.Module):
     """Non-reversible block at stage changes: fuse streams (avg), pool the residual with the query conv, widen."""
 
@@ -91,8 +163,10 @@ class StageTransitionBlock(nn.Module):
 
 class ReversibleMViTBackbone(nn.Module):
     def __init__(self, input_size, depth, embed_dim, num_heads, dim_mul, head_mul, pool_q_stride, pool_kvq_kernel,
-                 pool_kv_stride_adaptive, buffer_layers, mlp_ratio, qkv_bias, drop_path_rate, norm_layer):
+                 pool_kv_stride_adaptive, buffer_layers, mlp_ratio, qkv_bias, drop_path_rate, norm_layer,
+                 reversible_backprop=True):
         super().__init__()
+        self.reversible_backprop = reversible_backprop
         dmul, hmul, pool_q, pool_kv, stride_q, stride_kv = stage_schedule(
             depth, dim_mul, head_mul, pool_q_stride, pool_kvq_kernel, pool_kv_stride_adaptive)
         self.stride_q = stride_q
@@ -113,22 +187,33 @@ class ReversibleMViTBackbone(nn.Module):
         self.out_dim = dim_out
 
     def forward(self, x, thw):
-        two_stream = False
+        reversible = self.reversible_backprop and self.training and torch.is_grad_enabled()
+        two_stream, run = False, []
+
+        def flush(x):  # apply the pending run of reversible blocks
+            x1, x2 = torch.chunk(x, 2, dim=-1) if two_stream else (x, x)
+            if reversible:
+                params = [p for blk in run for p in blk.parameters() if p.requires_grad]
+                x1, x2 = _ReversibleRun.apply(x1, x2, tuple(run), *params)
+            else:
+                for blk in run:
+                    x1, x2 = blk(x1, x2)
+            run.clear()
+            return torch.cat([x1, x2], dim=-1)
+
         for i, layer in enumerate(self.layers):
             layer.F.thw = list(thw)  # the actual token grid, so any input size works
             if self.stride_q[i]:  # the 3x3x3 / stride-s conv with padding 1 gives floor((n-1)/s)+1
                 thw = [(n - 1) // s + 1 for n, s in zip(thw, self.stride_q[i])]
             if isinstance(layer, StageTransitionBlock):
+                if run:
+                    x, two_stream = flush(x), True
                 x = layer(x if two_stream else torch.cat([x, x], -1))
                 two_stream = False
             else:
-                if not two_stream:
-                    x1 = x2 = x
-                    two_stream = True
-                else:
-                    x1, x2 = torch.chunk(x, 2, dim=-1)
-                x1, x2 = layer(x1, x2)
-                x = torch.cat([x1, x2], dim=-1)
+                run.append(layer)
+        if run:
+            x, two_stream = flush(x), True
         return x if two_stream else torch.cat([x, x], -1)
 
 
@@ -140,7 +225,7 @@ class RevMViT(VideoClassifier):
                  pool_q_stride=REV_MVIT_B["pool_q_stride"], pool_kvq_kernel=(3, 3, 3),
                  pool_kv_stride_adaptive=(1, 8, 8), buffer_layers=(1, 3, 14), mlp_ratio=4.0, qkv_bias=False,
                  drop_path_rate=0.05, dropout=0.5, patch_kernel=(3, 7, 7), patch_stride=(2, 4, 4),
-                 patch_padding=(1, 3, 3)):
+                 patch_padding=(1, 3, 3), reversible_backprop=True):
         super().__init__()
         norm_layer = partial(nn.LayerNorm, eps=1e-6)
         self.default_frames, self.default_size = frames, size
@@ -154,7 +239,8 @@ class RevMViT(VideoClassifier):
         nn.init.trunc_normal_(self.pos_embed_temporal, std=0.02)
         self.rev_backbone = ReversibleMViTBackbone(
             self.patch_dims, depth, embed_dim, num_heads, dim_mul, head_mul, pool_q_stride, pool_kvq_kernel,
-            pool_kv_stride_adaptive, buffer_layers, mlp_ratio, qkv_bias, drop_path_rate, norm_layer)
+            pool_kv_stride_adaptive, buffer_layers, mlp_ratio, qkv_bias, drop_path_rate, norm_layer,
+            reversible_backprop)
         out = self.rev_backbone.out_dim
         self.norm = norm_layer(2 * out)  # RESPATH_FUSE "concat": both streams are kept
         self.head = TransformerHead(2 * out, num_classes, dropout)
@@ -182,6 +268,7 @@ class RevMViT(VideoClassifier):
                 pretrained="Kinetics-400 (PySlowFast)",
                 param_ref="34.9M (PySlowFast projects/rev README, Rev-MViT-B 16x4, K400)")
 def rev_mvit_b(num_classes: int = 400, frames: int = 16, size: int = 224, drop_path_rate: float = 0.05,
-               dropout: float = 0.5) -> nn.Module:
+               dropout: float = 0.5, reversible_backprop: bool = True) -> nn.Module:
     """Rev-MViT-B 16x4: reversible two-stream MViT (buffer/stage-transition layers 1, 3, 14)."""
-    return RevMViT(num_classes, frames, size, drop_path_rate=drop_path_rate, dropout=dropout)
+    return RevMViT(num_classes, frames, size, drop_path_rate=drop_path_rate, dropout=dropout,
+                   reversible_backprop=reversible_backprop)

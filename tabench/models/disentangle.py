@@ -52,7 +52,6 @@ from torch import nn
 
 from tabench import TabenchError
 
-from tabench.config import DISENTANGLE_DEFAULTS as DEFAULTS, check_disentangle as check_settings  # noqa: F401
 OUTPUTS = ("coarse", "fine")
 
 

@@ -33,12 +33,25 @@ def _conv_bn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-def frame_cnn(width: int = 32, in_channels: int = 3) -> nn.Sequential:
+def frame_cnn(width: int = 32, in_channels: int = 3, kaiming: bool = False) -> nn.Sequential:
     """The per-frame 2D CNN (5 conv-BN-ReLU, stride 8, 2 * width channels out), also the encoder of the CPU
-    versions of the domain-generalisation methods (tabench.models.videodg / stdn / cir)."""
+    versions of the domain-generalisation methods (tabench.models.videodg / stdn / cir). `kaiming`: He-initialise
+    its convolutions here (RGBDiffGridNet does it for all its modules itself)."""
     w = int(width)
-    return nn.Sequential(_conv_bn_relu(in_channels, w, 2), _conv_bn_relu(w, w, 1), _conv_bn_relu(w, 2 * w, 2),
-                         _conv_bn_relu(2 * w, 2 * w, 1), _conv_bn_relu(2 * w, 2 * w, 2))
+    cnn = nn.Sequential(_conv_bn_relu(in_channels, w, 2), _conv_bn_relu(w, w, 1), _conv_bn_relu(w, 2 * w, 2),
+                        _conv_bn_relu(2 * w, 2 * w, 1), _conv_bn_relu(2 * w, 2 * w, 2))
+    if kaiming:
+        for m in cnn.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return cnn
+
+
+def difference_frames(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, T, H, W) clip -> (B*T, 3, H, W) frame differences, a batch of images for `frame_cnn`."""
+    x = rgb_difference(x)
+    b, c, t, h, w = x.shape
+    return x.transpose(1, 2).reshape(b * t, c, h, w)
 
 
 def _tconv_bn_relu(dim: int) -> nn.Sequential:

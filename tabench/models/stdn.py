@@ -238,19 +238,14 @@ class DiffGridMixStyleMaps(nn.Module):
         super().__init__()
         from tabench.models.rgbdiff_tiny import frame_cnn
 
-        self.cnn, self.grid = frame_cnn(width), int(grid)
+        self.cnn, self.grid = frame_cnn(width, kaiming=True), int(grid)
         self.mix = MixStyle(frames, mix_p, mix_alpha)
         self.out_dim = 2 * int(width)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
-        from tabench.models.r3d_tiny import rgb_difference
+        from tabench.models.rgbdiff_tiny import difference_frames
 
-        x = rgb_difference(x)
-        b, c, t, h, w = x.shape
-        z = x.transpose(1, 2).reshape(b * t, c, h, w)
+        z = difference_frames(x)
         for i, layer in enumerate(self.cnn):
             z = layer(z)
             if i in (1, 3):  # after stage 1 (layers 0-1) and stage 2 (layers 2-3), not after the last

@@ -226,18 +226,13 @@ class DiffGridFrames(nn.Module):
         super().__init__()
         from tabench.models.rgbdiff_tiny import frame_cnn
 
-        self.cnn, self.grid = frame_cnn(width), int(grid)
+        self.cnn, self.grid = frame_cnn(width, kaiming=True), int(grid)
         self.out_dim = 2 * int(width) * self.grid * self.grid
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
-        from tabench.models.r3d_tiny import rgb_difference
+        from tabench.models.rgbdiff_tiny import difference_frames
 
-        x = rgb_difference(x)
-        b, c, t, h, w = x.shape
-        f = self.cnn(x.transpose(1, 2).reshape(b * t, c, h, w))
+        f = self.cnn(difference_frames(x))
         return F.adaptive_avg_pool2d(f, self.grid).flatten(1)
 
 

@@ -23,7 +23,6 @@ equals transformers' `XCLIPModel.get_video_features` on the same frames in (B, T
 """
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F

@@ -96,7 +96,12 @@ def test_tiny_run_is_a_valid_dataset(whole):
         # views alternate by index; the class is where the path says
         assert side["view"] == ("elevated" if side["index"] % 2 == 0 else "front")
         assert rel.split("/")[2] == side["class"]["slug"]
-        assert set(side["camera"]) == {"eye", "target", "fov_y_deg", "azimuth_deg"}
+        cam = side["camera"]
+        assert {"azimuth_deg", "elevation_deg", "distance", "eye", "target", "fov_y_deg"} <= set(cam)
+        assert np.isclose(np.linalg.norm(np.subtract(cam["eye"], cam["target"])), cam["distance"], atol=1e-3)
+        assert (6 <= cam["elevation_deg"] <= 19) if side["view"] == "front" else (26 <= cam["elevation_deg"] <= 56)
+        vis = side["visibility"]
+        assert vis["passed"] and 1 <= vis["attempts"] and vis["min_visible_frames"] >= 0.6
         # every object state carries its projected box, which contains the projected centre
         for obj in side["frames"][0]:
             x0, y0, x1, y1 = obj["box"]
@@ -104,6 +109,10 @@ def test_tiny_run_is_a_valid_dataset(whole):
             assert set(obj) >= {"id", "shape", "position", "rotation", "color", "opacity", "box"}
         assert set(side["shapes"]) <= set({1: ("cube", "cone", "pyramid", "prism"),
                                            2: ("sphere", "cylinder", "torus", "capsule")}[side["set"]])
+    # the visibility rule's numbers per class in synth.json
+    stats = json.loads((whole / "synth.json").read_text())["visibility"]
+    assert set(stats) == {r["path"].split("/")[2] for r in rows}
+    assert all(v["videos"] == 3 and v["passed"] == 3 for v in stats.values())
     # the corner pixel of a plain video is its (muted) colour
     rel, path = next(iter(videos.items()))
     colour = json.loads(path.with_suffix(".json").read_text())["background"]["color"]

@@ -29,7 +29,8 @@ from tabench import TabenchError, __version__
 from tabench.data.format import SPLITS, VideoEntry, write_dataset
 from tabench.io import atomic_path, atomic_write_json, atomic_write_text
 from tabench.synth.backgrounds import BackgroundPools, load_pools, write_records
-from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, make_camera
+from tabench.synth import visibility
+from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, camera_family, make_camera
 from tabench.taxonomy import Fine, Taxonomy, load
 
 ANNOTATIONS = ("masks", "depth")
@@ -181,8 +182,9 @@ def shard_of(jobs: list[Job], shard: tuple[int, int]) -> list[Job]:
 
 
 # ------------------------------------------------------------------------------------ one video
-def _rng(vseed: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng([vseed, stream])
+def _rng(vseed: int, stream: int, attempt: int = 0) -> np.random.Generator:
+    """Stream `stream` of a video; attempt k > 0 is the k-th re-draw of a scene that broke the visibility rule."""
+    return np.random.default_rng([vseed, stream] if attempt == 0 else [vseed, stream, attempt])
 
 
 def num_frames(vseed: int, opts: Options) -> int:
@@ -226,28 +228,28 @@ class VideoPlan:
 def plan_video(job: Job, opts: Options, pools: BackgroundPools) -> VideoPlan:
     vseed = video_seed(opts.seed, job.fine.slug, job.split, job.index)
     view = view_of(job, opts)
-    cam = make_camera(view, _rng(vseed, STREAM_CAMERA))
+    cam = make_camera(view, _rng(vseed, STREAM_CAMERA), camera_family(job.fine.slug))
     rng_bg = _rng(vseed, STREAM_BACKGROUND)
     placement = "ground" if view == "elevated" else "backdrop"
     if pools.mode == "plain":
-        bg = Background("plain", placement, color=plain_color(rng_bg), rotation_deg=cam.azimuth_deg)
+        bg = Background("plain", placement, color=plain_color(rng_bg))
         info = {"kind": "plain", "color": list(bg.color)}
     else:
         pool = pools.pool(job.fine.set)
         im = pool[int(rng_bg.integers(len(pool)))]
-        bg = Background("photo", placement, image_path=im.file, rotation_deg=cam.azimuth_deg)
+        bg = Background("photo", placement, image_path=im.file)
         info = {"kind": "photo", **im.record()}
-    info.update(placement=placement, rotation_deg=cam.azimuth_deg if placement == "ground" else 0.0)
+    info.update(placement=placement)
     return VideoPlan(job, vseed, view, num_frames(vseed, opts), cam, bg, info)
 
 
-def run_motion(vp: VideoPlan, fps: int) -> Clip:
+def run_motion(vp: VideoPlan, fps: int, attempt: int = 0) -> Clip:
     from tabench.synth.motions import MotionContext, get_motion
 
     slug = vp.job.fine.slug
     shapes = SET_SHAPES[vp.job.fine.set]
-    ctx = MotionContext(vp.job.fine.set, shapes, vp.num_frames, fps)
-    clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION), ctx)
+    ctx = MotionContext(vp.job.fine.set, shapes, vp.num_frames, fps, vp.camera)
+    clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION, attempt), ctx)
     if clip.num_frames != vp.num_frames:
         raise RuntimeError(f"motion program {slug!r} returned {clip.num_frames} frames, expected {vp.num_frames}")
     used = {s.shape for f in clip.frames for s in f.values()}
@@ -255,6 +257,34 @@ def run_motion(vp: VideoPlan, fps: int) -> Clip:
         raise RuntimeError(f"motion program {slug!r} used shapes {sorted(used - set(shapes))} outside Set "
                            f"{vp.job.fine.set}'s {shapes}")
     return clip
+
+
+def draw_scene(vp: VideoPlan, tax: Taxonomy, fps: int, timing: "Timing | None" = None) -> tuple[Clip, dict]:
+    """The video's motion and camera, re-drawn (attempt 1, 2, ... of its random streams) until the scene
+    passes the visibility rule of `tabench.synth.visibility`, checked on the renderer's own masks at the
+    reference size. Sets vp.camera; returns the clip and the rule's record (for the sidecar and synth.json).
+    A scene that fails every attempt is kept with passed = false in its record (counted in synth.json)."""
+    coarse = tax.coarse[vp.job.fine.coarse_id].name
+    apart, exempt = coarse in visibility.APART_COARSE, coarse in visibility.EXEMPT_COARSE
+    w, h = frame_size(visibility.CHECK_SIZE)
+    renderer = RENDERERS["gl"]()  # the check uses the GL renderer's masks whatever the output backend
+    family = camera_family(vp.job.fine.slug)
+    for attempt in range(visibility.MAX_ATTEMPTS):
+        t0 = (time.perf_counter(), time.process_time())
+        if attempt:
+            vp.camera = make_camera(vp.view, _rng(vp.seed, STREAM_CAMERA, attempt), family)
+        clip = run_motion(vp, fps, attempt)
+        t1 = (time.perf_counter(), time.process_time())
+        record = visibility.evaluate(renderer.coverage(clip, vp.camera, w, h), apart, exempt)
+        t2 = (time.perf_counter(), time.process_time())
+        if timing is not None:
+            timing.motion += t1[0] - t0[0]
+            timing.cpu_motion += t1[1] - t0[1]
+            timing.check += t2[0] - t1[0]
+            timing.cpu_check += t2[1] - t1[1]
+        if record["passed"]:
+            break
+    return clip, {"attempts": attempt + 1, **record}
 
 
 def _r(x, nd=4):
@@ -275,7 +305,8 @@ def _jsonable(x):
     return x
 
 
-def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, opts: Options) -> dict:
+def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, opts: Options,
+            vis: dict | None = None) -> dict:
     """The machine-readable record of a video: what was drawn, from where it was seen, and where every
     object is in every frame (stage coordinates and projected 2D box in pixels)."""
     from tabench.synth.render_gl import box_corners
@@ -315,8 +346,10 @@ def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, o
         "class": {"slug": job.fine.slug, "name": job.fine.name, "fine_id": job.fine.id,
                   "coarse": tax.coarse[job.fine.coarse_id].name, "coarse_id": job.fine.coarse_id},
         "view": vp.view,
-        "camera": {"eye": _r(cam.eye), "target": _r(cam.target), "fov_y_deg": round(cam.fov_y_deg, 4),
-                   "azimuth_deg": round(cam.azimuth_deg, 4)},
+        "camera": {"azimuth_deg": round(cam.azimuth_deg, 4), "elevation_deg": round(cam.elevation_deg, 4),
+                   "distance": round(cam.distance, 4), "family": camera_family(job.fine.slug), "eye": _r(cam.eye),
+                   "target": _r(cam.target), "fov_y_deg": round(cam.fov_y_deg, 4)},
+        "visibility": vis,
         "background": _jsonable(vp.background_info),
         "width": width, "height": height, "fps": opts.fps, "num_frames": clip.num_frames,
         "shapes": shapes,
@@ -351,10 +384,12 @@ class Timing:
     """Seconds spent per stage, wall clock and CPU time of the process (for the benchmark)."""
 
     motion: float = 0.0
+    check: float = 0.0
     render: float = 0.0
     encode: float = 0.0
     write: float = 0.0
     cpu_motion: float = 0.0
+    cpu_check: float = 0.0
     cpu_render: float = 0.0
     cpu_encode: float = 0.0
     cpu_write: float = 0.0
@@ -372,11 +407,10 @@ def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, r
     from tabench.synth.encode import encode_video
 
     tm = Timing(videos=1)
-    clock = [(time.perf_counter(), time.process_time())]
     w, h = frame_size(opts.size)
     vp = plan_video(job, opts, pools)
-    clip = run_motion(vp, opts.fps)
-    clock.append((time.perf_counter(), time.process_time()))
+    clip, vis = draw_scene(vp, tax, opts.fps, tm)
+    clock = [(time.perf_counter(), time.process_time())]
     result = render_scene(Scene(clip, vp.camera, vp.background, w, h, opts.fps), opts.annotations, backend)
     clock.append((time.perf_counter(), time.process_time()))
     video = root / video_relpath(tax, job)
@@ -386,9 +420,9 @@ def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, r
         arr = result.masks if kind == "masks" else result.depth.astype(np.float16)
         with atomic_path(annotation_path(video, kind), suffix=".npz") as tmp:
             np.savez_compressed(tmp, **{kind: arr})
-    atomic_write_text(sidecar_path(video), json.dumps(sidecar(tax, vp, clip, w, h, opts), separators=(",", ":")) + "\n")
+    atomic_write_text(sidecar_path(video), json.dumps(sidecar(tax, vp, clip, w, h, opts, vis), separators=(",", ":")) + "\n")
     clock.append((time.perf_counter(), time.process_time()))
-    for k, stage in enumerate(("motion", "render", "encode", "write")):
+    for k, stage in enumerate(("render", "encode", "write")):
         setattr(tm, stage, clock[k + 1][0] - clock[k][0])
         setattr(tm, f"cpu_{stage}", clock[k + 1][1] - clock[k][1])
     tm.frames = clip.num_frames
@@ -463,6 +497,44 @@ def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPo
     return entries
 
 
+def visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> dict:
+    """Per fine class, from the sidecars of the listed videos: how many passed the visibility rule, how many
+    needed re-draws, and the worst visible-frames share and on-screen gap seen."""
+    per: dict[str, list[dict]] = {}
+    for e in entries:
+        try:
+            rec = json.loads(sidecar_path(root / e.path).read_text(encoding="utf-8")).get("visibility")
+        except (OSError, json.JSONDecodeError):
+            rec = None
+        per.setdefault(tax.fine_class(e.set, e.fine_id).slug, []).append(rec or {})
+    out = {}
+    for slug, recs in sorted(per.items()):
+        have = [r for r in recs if "passed" in r]
+        gaps = [r["min_gap_px"] for r in have if r.get("min_gap_px") is not None]
+        out[slug] = {
+            "videos": len(recs), "checked": len(have), "passed": sum(bool(r["passed"]) for r in have),
+            "redrawn": sum(r.get("attempts", 1) > 1 for r in have),
+            "mean_attempts": round(float(np.mean([r.get("attempts", 1) for r in have])), 3) if have else None,
+            "max_attempts": max((r.get("attempts", 1) for r in have), default=None),
+            "min_visible_frames": min((r["min_visible_frames"] for r in have), default=None),
+            "min_gap_px": min(gaps) if gaps else None}
+    return out
+
+
+def write_visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> dict:
+    """Add the per-class visibility stats to synth.json (next to the options)."""
+    path = root / "synth.json"
+    doc = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    stats = visibility_stats(root, tax, entries)
+    doc["visibility_rule"] = {"min_visible_share": visibility.MIN_VISIBLE_SHARE,
+                              "min_visible_frames": visibility.MIN_VISIBLE_FRAMES,
+                              "min_gap_px_at_112": visibility.MIN_GAP_PX, "check_size": visibility.CHECK_SIZE,
+                              "max_attempts": visibility.MAX_ATTEMPTS}
+    doc["visibility"] = stats
+    atomic_write_json(path, doc)
+    return stats
+
+
 @dataclass
 class Summary:
     planned: int
@@ -512,4 +584,9 @@ def generate(opts: Options, progress: bool = True, log=None) -> Summary:
         finally:
             bar.close()
     entries = write_manifest(root, tax, opts, pools)
+    stats = write_visibility_stats(root, tax, entries)
+    failed = sum(v["checked"] - v["passed"] for v in stats.values())
+    if failed:
+        log(f"{failed} videos broke the visibility rule in all {visibility.MAX_ATTEMPTS} attempts; they are kept "
+            "and counted per class in synth.json (visibility)")
     return Summary(len(jobs), len(jobs) - len(todo), len(todo), len(entries), time.perf_counter() - t0, total)

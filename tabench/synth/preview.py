@@ -11,7 +11,7 @@ import numpy as np
 from tabench import TabenchError
 from tabench.io import atomic_path
 from tabench.synth.backgrounds import load_pools
-from tabench.synth.generate import (Job, Options, frame_size, plan_video, render_scene, run_motion,
+from tabench.synth.generate import (Job, Options, draw_scene, frame_size, plan_video, render_scene,
                                     select_classes, view_of)
 from tabench.synth.scene import VIEWS, Scene
 from tabench.taxonomy import load
@@ -54,7 +54,7 @@ def contact_sheet(out: str | Path, classes=None, frames_per_row: int = 6, size: 
         want = view or VIEWS[row % len(VIEWS)]
         index = next(i for i in range(len(VIEWS)) if view_of(Job(fine, "train", i), opts) == want)
         vp = plan_video(Job(fine, "train", index), opts, pools)
-        clip = run_motion(vp, opts.fps)
+        clip, _ = draw_scene(vp, tax, opts.fps)
         frames = render_scene(Scene(clip, vp.camera, vp.background, w, h, opts.fps)).frames
         y = gap + row * (h + gap)
         label = f"S{fine.set}.{fine.id} {tax.coarse[fine.coarse_id].name}: {fine.name}"

@@ -4,8 +4,7 @@ Why OpenGL rather than Blender: a small Syn-TA frame rasterises in about a milli
 100-300 ms per frame for Cycles, so the whole dataset regenerates in minutes on a laptop. The look follows
 the paper's: glossy Blinn-Phong objects (random colour, white specular highlight) lit by one directional
 light, a soft blob shadow on the ground under each object, alpha-blended opacity (opaque first, then
-transparent objects back to front), 2x2 supersampling, and a photo as the ground (elevated view, rotated by the camera
-azimuth) or as a vertical backdrop behind a floor (front view), or a plain colour.
+transparent objects back to front), 2x2 supersampling, and a photo as the ground (elevated view) or as a vertical backdrop behind a floor (front view), or a plain colour.
 
 One `GLRenderer` per process owns one context, its framebuffers, the meshes and a small texture cache, and
 renders whole clips. Pixels agree with `Camera.project`: the camera's own view and projection matrices are
@@ -23,6 +22,7 @@ import numpy as np
 
 from tabench import TabenchError
 from tabench.synth.scene import ALL_SHAPES, Background, Camera, ObjectState, Scene
+from tabench.synth.visibility import Coverage
 
 NEAR, FAR = 0.1, 100.0
 # Direction towards the light (above, slightly left of and behind the camera), shared by shading and shadows.
@@ -30,7 +30,8 @@ LIGHT_DIR = np.array([-0.35, -0.55, 1.0]) / np.linalg.norm([-0.35, -0.55, 1.0])
 ANNOTATIONS = ("masks", "depth")
 LOD_SEGMENTS = (16, 24, 40)  # segments around curved shapes ...
 LOD_MAX_WIDTH = (280, 720, 1 << 30)  # ... for output widths up to these
-BACKDROP_Y = 7.0  # the front view's photo stands behind the stage (which spans y in about [-4, 4])
+BACKDROP_Y = 7.0
+COVERAGE_ATLAS = 4096  # side of the R8 atlas the visibility masks are drawn into  # the front view's photo stands behind the stage (which spans y in about [-4, 4])
 EGL_HINT = ("no OpenGL (EGL) context could be created; install Mesa's EGL libraries "
             "(apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) and the Python package moderngl "
             "(pip install 'tabench[synth]')")
@@ -231,7 +232,7 @@ in vec3 in_pos;
 out vec3 v_world;
 void main() { v_world = in_pos; gl_Position = u_vp * vec4(in_pos, 1.0); }
 """
-# Ground photo (elevated view): rotated by the camera azimuth, one copy spans u_tile, mirrored beyond it.
+# Ground photo (elevated view): one copy spans u_tile, mirrored beyond it (u_rot turns it about z).
 _GROUND_FS = """
 #version 330
 uniform sampler2D u_tex;
@@ -498,13 +499,12 @@ class GLRenderer:
         ctx.scissor = None
         ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE | mgl.BLEND)
         ctx.clear(0.0, 0.0, 0.0, 1.0)
-        big = 60.0
+        big = 200.0  # the elevated camera sees far at its lowest pitch
         if bg.placement == "ground":
-            a = math.radians(bg.rotation_deg)
             tile = 22.0
             p = self.ground_prog
             p["u_vp"].write(vp)
-            p["u_rot"].value = (math.cos(a), math.sin(a))
+            p["u_rot"].value = (1.0, 0.0)  # the camera orbits; the photo lies still
             p["u_tile"].value = (tile, tile / photo.aspect)
             self._quad("ground_prog", [[-big, -big, 0], [big, -big, 0], [-big, big, 0], [big, big, 0]])
         else:
@@ -671,6 +671,70 @@ class GLRenderer:
             z_ndc = 2.0 * d.astype(np.float64) - 1.0
             lin = 2.0 * NEAR * FAR / (FAR + NEAR - z_ndc * (FAR - NEAR))
             depth[t] = np.where(d >= 1.0, np.inf, lin)
+
+    # ------------------------------------------------------------------------------ visibility
+    def coverage(self, clip, camera: Camera, width: int, height: int) -> "Coverage":
+        """The renderer's own masks for the visibility rule, without shading: per frame, the id mask (which
+        object is frontmost where, as `masks` in `render`) and each object's silhouette drawn alone
+        (its unoccluded area, inside the frame). Tiles of one R8 atlas, read back once per batch."""
+        ctx, mgl = self.ctx, self.mgl
+        ids = sorted({i for f in clip.frames for i, s in f.items() if s.opacity > 0})
+        slot = {i: k for k, i in enumerate(ids)}
+        T, K = clip.num_frames, len(ids)
+        masks = np.zeros((T, height, width), np.uint8)
+        alone = np.zeros((T, K, height, width), bool)
+        if K == 0:
+            return Coverage(ids, masks, alone)
+        cols = max(1, min(COVERAGE_ATLAS // width, 64))
+        rows = max(1, COVERAGE_ATLAS // height)
+        key = (width, height, cols, rows)
+        if getattr(self, "_cov_key", None) != key:
+            if getattr(self, "_cov_fbo", None) is not None:
+                self._cov_fbo.release()
+            self._cov_fbo = ctx.framebuffer(ctx.renderbuffer((width * cols, height * rows), 1),
+                                            ctx.depth_renderbuffer((width * cols, height * rows)))
+            self._cov_buf = bytearray(width * cols * height * rows)
+            self._cov_key = key
+        fbo = self._cov_fbo
+        vp = _gl(camera.projection_matrix(width / height, NEAR, FAR) @ camera.view_matrix())
+        self.id_prog["u_vp"].write(vp)
+        self.vaos, self.id_vaos = self._lods[next(n for px, n in zip(LOD_MAX_WIDTH, LOD_SEGMENTS) if width <= px)]
+        per_frame, flat = [], []
+        for objs in clip.frames:
+            here = [i for i in sorted(objs) if objs[i].opacity > 0]
+            per_frame.append((len(flat), here))
+            flat.extend(objs[i] for i in here)
+        model_b = [_gl(m) for m in _model_matrices(flat)[0]] if flat else []
+        tiles_per_frame = 1 + K
+        frames_per_batch = max(1, (cols * rows) // tiles_per_frame)
+        for b0 in range(0, T, frames_per_batch):
+            nb = min(frames_per_batch, T - b0)
+            fbo.use()
+            ctx.scissor = None
+            ctx.viewport = (0, 0, width * cols, height * rows)
+            ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            ctx.enable(mgl.DEPTH_TEST)
+            ctx.disable(mgl.BLEND | mgl.CULL_FACE)
+            for k in range(nb):
+                start, here = per_frame[b0 + k]
+                for tile in range(tiles_per_frame):
+                    n = k * tiles_per_frame + tile
+                    ctx.viewport = ((n % cols) * width, (n // cols) * height, width, height)
+                    for m, i in enumerate(here):
+                        if tile and slot[i] != tile - 1:
+                            continue
+                        self.u_id_model.write(model_b[start + m])
+                        self.u_id.value = float(min(i + 1, 255))
+                        vao, cnt = self.id_vaos[flat[start + m].shape]
+                        vao.render(mgl.TRIANGLES, vertices=cnt)
+            fbo.read_into(self._cov_buf, viewport=(0, 0, width * cols, height * rows), components=1, alignment=1)
+            atlas = np.frombuffer(self._cov_buf, np.uint8).reshape(rows, height, cols, width)[:, ::-1]
+            atlas = atlas.transpose(0, 2, 1, 3).reshape(rows * cols, height, width)  # tile n = row * cols + col
+            for k in range(nb):
+                n0 = k * tiles_per_frame
+                masks[b0 + k] = atlas[n0]
+                alone[b0 + k] = atlas[n0 + 1:n0 + tiles_per_frame] > 0
+        return Coverage(ids, masks, alone)
 
     def release(self) -> None:
         self.ctx.release()

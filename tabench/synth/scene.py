@@ -5,11 +5,13 @@ every object (nothing else: no class has props, so no single frame names a class
 renderer backend (moderngl today, Blender's bpy possible) turns into pixels. Nothing here imports a renderer.
 
 Coordinates ("stage" frame), shared by every motion program and renderer:
-  +x is the viewer's right, +y points away from the viewer (depth), +z is up; the ground is z = 0.
-  The stage spans roughly x, y in [-4, 4]; objects are about 0.3-1.2 units in size.
-The camera always looks along +y (from negative y), so "left to right" in a motion program means
-increasing image x in every rendered frame, whatever the view. A view's azimuth is realised by rotating the
-background (ground photo) around z, not the motion, so directions named in a class hold on screen.
+  +x is the front viewer's right, +y points away from the front viewer (depth), +z is up; the ground is
+  z = 0. The stage spans roughly x, y in [-4, 4]; objects are about 0.3-1.2 units in size.
+Cameras orbit the stage as in the paper's Blender scripts (`make_camera`): the elevated camera looks down
+from one of six azimuths, the front camera from 75-105 degrees (around +y). A class named by a direction
+("left to right", "clockwise on a vertical plane") or by a relation to the viewer ("in front of") is only
+seen from azimuths where that holds on screen (its camera family, `camera_family`); every other class is
+seen from all around, so its on-screen direction varies between videos.
 """
 from __future__ import annotations
 
@@ -78,13 +80,24 @@ class Clip:
 
 @dataclass
 class Camera:
-    """Perspective pinhole camera looking along +y, raised by `height` and pitched down to `target`."""
+    """Perspective pinhole camera at `eye` looking at `target` (no roll). `azimuth_deg` is the horizontal
+    direction it looks in, counter-clockwise from +x seen from above (90: along +y, the front view's)."""
 
     view: str  # "elevated" or "front"
-    azimuth_deg: float  # realised by rotating the background; kept for the sidecar
+    azimuth_deg: float
     eye: tuple[float, float, float]
     target: tuple[float, float, float] = (0.0, 0.0, 0.5)
     fov_y_deg: float = 45.0
+
+    @property
+    def distance(self) -> float:
+        """Eye to target, in stage units."""
+        return float(np.linalg.norm(np.subtract(self.eye, self.target)))
+
+    @property
+    def elevation_deg(self) -> float:
+        """Pitch: how far the camera looks down, in degrees."""
+        return float(np.degrees(np.arcsin((self.eye[2] - self.target[2]) / self.distance)))
 
     def view_matrix(self) -> np.ndarray:
         eye, target = np.asarray(self.eye, float), np.asarray(self.target, float)
@@ -119,18 +132,97 @@ class Camera:
         return np.c_[px, py, -cam[:, 2]]
 
 
-def make_camera(view: str, rng: np.random.Generator) -> Camera:
-    """The paper's two camera families: elevated (azimuth a multiple of 60 degrees, high, looking down)
-    and front (azimuth 75-105 degrees, low)."""
+# Paper cameras (the released Blender scripts), in the paper's scene units; this stage is smaller, so lengths
+# are scaled by STAGE_PER_PAPER_UNIT (angles are kept as they are).
+STAGE_PER_PAPER_UNIT = 0.25
+FOV_Y_DEG = 45.0
+TARGET = (0.0, 0.3, 0.3)  # the centre of the stage's motion room (see motions._layout)
+ELEVATED_RADIUS, ELEVATED_HEIGHT = (25.0, 40.0), (15.0, 35.0)  # horizontal distance and height, paper units
+FRONT_RADIUS, FRONT_HEIGHT = (30.0, 40.0), (5.0, 10.0)
+MIN_ELEVATED_PITCH_DEG = 27.0  # the ground fills the frame (no horizon) with the 45-degree field of view
+ORBIT_AZIMUTHS = tuple(float(a) for a in range(0, 360, 60))  # elevated view, classes without a direction
+FRONT_AZIMUTHS = tuple(float(a) for a in range(75, 106, 5))
+# Camera families: the azimuths a class may be seen from, so that what its name says holds on screen.
+#   orbit:       anywhere around the stage (the paper's 0, 60, ..., 300)
+#   directional: the named direction (left/right, clockwise on a vertical plane) holds on screen: 45-135
+#   lateral:     objects enter/leave the view sideways along x: the orbit azimuths with x across the screen
+#   viewer:      relations to the viewer ("in front of", "behind"): the front azimuths, 75-105
+FAMILIES = ("orbit", "directional", "lateral", "viewer")
+AZIMUTHS = {
+    ("elevated", "orbit"): ORBIT_AZIMUTHS,
+    ("elevated", "directional"): tuple(float(a) for a in range(45, 136, 15)),
+    ("elevated", "lateral"): (60.0, 120.0, 240.0, 300.0),
+    ("elevated", "viewer"): FRONT_AZIMUTHS,
+}
+
+
+DIRECTIONAL_CLASSES = (
+    "single_object_moving_from_left_to_right",
+    "single_object_moving_from_right_to_left",
+    "shooting_projectile_from_right_corner_to_left_corner",
+    "shooting_projectile_from_left_corner_to_right_corner",
+    "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_on_vertical_plane",
+    "single_object_orbiting_another_object_in_the_center_in_counter_clockwise_direction_on_vertical_plane",
+)
+VIEWER_CLASSES = (
+    "object_which_is_occluding_another_object_switches_places_and_goes_behind_it",
+    "small_object_coming_in_front_of_big_object_barely_occluding_it",
+    "big_object_coming_in_front_of_small_object_mostly_or_fully_occluding_it",
+    "two_objects_partially_occluding_two_other_objects_switch_positions_with_the_latter_two_and_go_behind_them",
+)
+
+# Near misses must show their gap on screen: seen, like the occlusion classes, from around the front.
+NEAR_MISS_CLASSES = (
+    "two_objects_moving_towards_each_other_but_not_colliding",
+    "single_object_moving_towards_single_stationary_object_but_not_colliding_with_it",
+    "multiple_objects_moving_towards_each_other_but_not_colliding_among_themselves",
+    "two_objects_moving_in_opposite_directions_in_circular_path_but_not_colliding_later",
+    "one_object_moving_towards_multiple_stationary_objects_but_not_colliding",
+)
+
+
+def camera_family(slug: str) -> str:
+    """The camera family of a fine class (see AZIMUTHS)."""
+    if slug in NEAR_MISS_CLASSES:
+        return "viewer"
+    if slug in DIRECTIONAL_CLASSES:
+        return "directional"
+    if slug.startswith(("single_object_arriving", "multiple_objects_arriving", "single_object_departing",
+                        "multiple_objects_departing")):
+        return "lateral"
+    if slug in VIEWER_CLASSES:
+        return "viewer"
+    return "orbit"
+
+
+def orbit_camera(view: str, azimuth_deg: float, radius: float, height: float) -> Camera:
+    """A camera `radius` stage units from the target horizontally and `height` above it, looking at
+    the target along the horizontal direction `azimuth_deg` (counter-clockwise from +x seen from above; 90
+    looks along +y, the front)."""
+    a = np.radians(azimuth_deg)
+    eye = (TARGET[0] - radius * np.cos(a), TARGET[1] - radius * np.sin(a), TARGET[2] + height)
+    return Camera(view, float(azimuth_deg), tuple(float(v) for v in eye), TARGET, FOV_Y_DEG)
+
+
+def make_camera(view: str, rng: np.random.Generator, family: str = "orbit") -> Camera:
+    """The paper's two camera families with its ranges: elevated (azimuth from the class's set, distance
+    25-40 and height 15-35 paper units, looking down) and front (azimuth 75-105 in 5-degree steps, distance
+    30-40, height 5-10: pitch about 7-18 degrees)."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; choose one of {VIEWS}")
+    if family not in FAMILIES:
+        raise ValueError(f"unknown camera family {family!r}; choose one of {FAMILIES}")
+    s = STAGE_PER_PAPER_UNIT
     if view == "elevated":
-        azimuth = 60.0 * int(rng.integers(0, 6))
-        eye = (0.0, -7.5 + rng.uniform(-0.3, 0.3), 7.0 + rng.uniform(-0.3, 0.3))
-        return Camera("elevated", azimuth, eye, (0.0, 0.0, 0.3), 50.0)
-    if view == "front":
-        azimuth = float(rng.uniform(75.0, 105.0))
-        eye = (rng.uniform(-0.2, 0.2), -10.0 + rng.uniform(-0.3, 0.3), 1.6 + rng.uniform(-0.2, 0.2))
-        return Camera("front", azimuth, eye, (0.0, 0.0, 1.5), 45.0)
-    raise ValueError(f"unknown view {view!r}; choose one of {VIEWS}")
+        azimuths = AZIMUTHS[view, family]
+        radius = rng.uniform(*ELEVATED_RADIUS)
+        lo = max(ELEVATED_HEIGHT[0], radius * np.tan(np.radians(MIN_ELEVATED_PITCH_DEG)))
+        height = rng.uniform(lo, ELEVATED_HEIGHT[1])
+    else:
+        azimuths = FRONT_AZIMUTHS
+        radius, height = rng.uniform(*FRONT_RADIUS), rng.uniform(*FRONT_HEIGHT)
+    azimuth = azimuths[int(rng.integers(len(azimuths)))]
+    return orbit_camera(view, azimuth, radius * s, height * s)
 
 
 @dataclass
@@ -141,7 +233,6 @@ class Background:
     placement: str  # "ground" or "backdrop"
     image_path: str | None = None
     color: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    rotation_deg: float = 0.0  # the camera azimuth, applied to the ground photo
 
 
 @dataclass

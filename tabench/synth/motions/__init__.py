@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from tabench.synth.scene import Clip
+from tabench.synth.scene import Camera, Clip
 
 MotionFn = Callable[[np.random.Generator, "MotionContext"], Clip]
 MOTIONS: dict[str, MotionFn] = {}
@@ -34,6 +34,9 @@ class MotionContext:
     shapes: tuple[str, ...]  # the shape pool of the set (scene.SET_SHAPES[set_id])
     num_frames: int
     fps: int = 24
+    # The video's camera. Programs whose class names a relation to the viewer ("in front of") check their
+    # layout against it; all others ignore it (their layout is the same from every camera).
+    camera: Camera | None = None
 
 
 def motion(slug: str) -> Callable[[MotionFn], MotionFn]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions._util import smoothstep
-from tabench.synth.scene import Camera
+from tabench.synth.scene import Camera, orbit_camera
 
-# Nominal cameras of the two view families (scene.make_camera without its random jitter); used to make sure
-# occlusion classes really overlap on screen.
+# Nominal cameras of the two views for classes seen from the front (camera family "viewer": azimuths
+# 75-105), at the middle of scene.make_camera's ranges; used to make sure occlusion classes really overlap.
 NOMINAL_CAMERAS = (
-    Camera("elevated", 0.0, (0.0, -7.5, 7.0), (0.0, 0.0, 0.3), 50.0),
-    Camera("front", 90.0, (0.0, -10.0, 1.6), (0.0, 0.0, 1.5), 45.0),
+    orbit_camera("elevated", 90.0, 8.1, 6.25),
+    orbit_camera("front", 90.0, 8.75, 1.875),
 )
 
 

@@ -105,9 +105,21 @@ def lanes(rng: np.random.Generator, k: int, spacing: float, lo: float = -2.4, hi
     return ys[rng.permutation(k)]
 
 
-def offstage_x(y: float, side: int) -> float:
-    """An x outside every camera's view (16:9 included) for an object at depth y on side -1 (left) / +1."""
-    return float(side * (10.0 + 0.5 * max(y, -2.0)))
+def offstage_x(y: float, side: int, camera=None, z: float = 0.6, reach_: float = 1.1) -> float:
+    """An x on side -1 (-x) / +1 (+x) of the lane at depth y from which an object (centre height z, reaching
+    `reach_` from it) is out of `camera`'s 16:9 view, plus a margin. Along a straight lane the object is in
+    view on one stretch only (the view is a convex cone), so beyond this x it stays out of view. Without a
+    camera: outside the front view (the programs' default context)."""
+    if camera is None:
+        return float(side * (10.0 + 0.5 * max(y, -2.0)))
+    f = 0.5 / np.tan(np.radians(camera.fov_y_deg) / 2)
+    for k in range(600):
+        x = side * (3.0 + 0.1 * k)
+        px, py, depth = camera.project(np.array([[x, y, z]]), 16.0 / 9.0, 1.0)[0]
+        r = reach_ * f / depth if depth > 0 else 0.0
+        if depth <= 0.1 or px + r < 0 or px - r > 16.0 / 9.0 or py + r < 0 or py - r > 1.0:
+            return float(x + side * 0.3)
+    raise RuntimeError(f"no x on side {side} of lane y={y} is out of view of {camera}")  # a bug in the family
 
 
 def draw(rng: np.random.Generator, sample: Callable[[], tuple], what: str, tries: int = 500):

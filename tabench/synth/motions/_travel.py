@@ -53,7 +53,7 @@ def lane_group(rng, ctx, k: int, inward: bool, one_by_one: bool):
         windows = [travel_window(rng, inward)] * k
     shapes, colors = pick_shapes(rng, ctx, k), distinct_colors(rng, k)
     tracks = [mover_track(n, shapes[i], sizes[i], colors[i],
-                     travel_x(t, rest[i], offstage_x(ys[i], side), *windows[i], inward), ys[i]) for i in range(k)]
+                     travel_x(t, rest[i], offstage_x(ys[i], side, ctx.camera), *windows[i], inward), ys[i]) for i in range(k)]
     params = {"side": side, "lanes_y": ys, "rest_x": rest, "windows": windows, "sizes": sizes, "shapes": shapes,
               "colors": colors}
     return tracks, params

@@ -33,7 +33,7 @@ def single_object_arriving_beside_another(rng, ctx):
     t = timeline(ctx.num_frames)
     shape, size, color, x_rest, y, side, other = beside_pair(rng, ctx)
     t0, t1 = travel_window(rng, inward=True)
-    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side), t0, t1, True), y)
+    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side, ctx.camera), t0, t1, True), y)
     return to_clip([mover, other],
                       {"side": side, "window": [t0, t1], "objects": describe([mover, other]), "rest_x": x_rest})
 
@@ -43,7 +43,7 @@ def single_object_arriving_pausing_going_away(rng, ctx):
     """Arrives beside the other object, waits, then leaves the way it came."""
     t = timeline(ctx.num_frames)
     shape, size, color, x_rest, y, side, other = beside_pair(rng, ctx)
-    x_off = offstage_x(y, side)
+    x_off = offstage_x(y, side, ctx.camera)
     a0, a1 = rng.uniform(0.0, 0.05), rng.uniform(0.3, 0.38)
     d0, d1 = a1 + rng.uniform(0.18, 0.28), rng.uniform(0.92, 0.98)
     x = np.where(t < d0, travel_x(t, x_rest, x_off, a0, a1, True), travel_x(t, x_rest, x_off, d0, d1, False))
@@ -57,6 +57,6 @@ def single_object_arriving_among_many(rng, ctx):
     t = timeline(ctx.num_frames)
     shape, size, color, x_rest, y, side, still = among_many(rng, ctx)
     t0, t1 = travel_window(rng, inward=True)
-    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side), t0, t1, True), y)
+    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side, ctx.camera), t0, t1, True), y)
     return to_clip([mover, *still],
                       {"side": side, "window": [t0, t1], "objects": describe([mover, *still]), "rest_x": x_rest})

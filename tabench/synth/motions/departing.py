@@ -33,7 +33,7 @@ def single_object_departing_beside_another(rng, ctx):
     t = timeline(ctx.num_frames)
     shape, size, color, x_rest, y, side, other = beside_pair(rng, ctx)
     t0, t1 = travel_window(rng, inward=False)
-    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side), t0, t1, False), y)
+    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side, ctx.camera), t0, t1, False), y)
     return to_clip([mover, other],
                       {"side": side, "window": [t0, t1], "objects": describe([mover, other]), "rest_x": x_rest})
 
@@ -43,7 +43,7 @@ def single_object_departing_then_coming_back(rng, ctx):
     """Leaves the other object's side, is out of view only briefly, and returns to the same place."""
     t = timeline(ctx.num_frames)
     shape, size, color, x_rest, y, side, other = beside_pair(rng, ctx)
-    x_off = offstage_x(y, side)
+    x_off = offstage_x(y, side, ctx.camera)
     d0 = rng.uniform(0.1, 0.18)
     d1 = d0 + rng.uniform(0.28, 0.32)
     a0 = d1 + rng.uniform(0.03, 0.08)  # out of view only for a moment: "shortly"
@@ -59,6 +59,6 @@ def single_object_departing_among_many(rng, ctx):
     t = timeline(ctx.num_frames)
     shape, size, color, x_rest, y, side, still = among_many(rng, ctx)
     t0, t1 = travel_window(rng, inward=False)
-    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side), t0, t1, False), y)
+    mover = mover_track(ctx.num_frames, shape, size, color, travel_x(t, x_rest, offstage_x(y, side, ctx.camera), t0, t1, False), y)
     return to_clip([mover, *still],
                       {"side": side, "window": [t0, t1], "objects": describe([mover, *still]), "rest_x": x_rest})

@@ -1,8 +1,9 @@
 """Occlusion (coarse class 14): one object passes in front of (nearer the camera than) another, or two
-swap depth order. The camera always looks along +y, so nearer means smaller y; layouts are checked against
-both camera families (`NOMINAL_CAMERAS`) so that the images really overlap by the named amount.
+swap depth order. These classes are seen from around the front (camera family "viewer", azimuths 75-105),
+so nearer means smaller y; layouts are checked against the video's own camera (`ctx.camera`, or both
+`NOMINAL_CAMERAS` without one) so that the images really overlap by the named amount.
 
-From the elevated camera (about 40 degrees down) two objects standing on the ground one behind the other
+From the elevated camera (30-55 degrees down) two objects standing on the ground one behind the other
 barely overlap on screen unless the front one is much taller, so a smaller front object hovers a little
 (`_lift`): high enough to cover part of the one behind from above, low enough to still cover it from the
 front. In a swap the object going behind sinks to the ground while the one coming forward rises."""
@@ -18,11 +19,15 @@ from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 
-def _hidden(tracks, front: int, back: int, frame: int) -> list[float]:
-    """Share of `back`'s image hidden by `front` in `frame`, for each camera family."""
+def _cameras(ctx):
+    return (ctx.camera,) if ctx.camera is not None else NOMINAL_CAMERAS
+
+
+def _hidden(tracks, front: int, back: int, frame: int, cams) -> list[float]:
+    """Share of `back`'s image hidden by `front` in `frame`, for each camera."""
     a, b = tracks[front], tracks[back]
     return [hidden_fraction(cam, a.position[frame], a.size[frame], b.position[frame], b.size[frame])
-            for cam in NOMINAL_CAMERAS]
+            for cam in cams]
 
 
 def _lift(rng, depth_gap: float) -> float:
@@ -33,7 +38,7 @@ def _lift(rng, depth_gap: float) -> float:
 def _come_in_front(rng, ctx, mover_big: bool):
     """The mover slides in sideways along a lane just in front of a standing object and stops in front of it:
     a small mover at the big object's edge (barely occluding), or a big mover right over a small one."""
-    t = times(ctx)
+    t, cams = times(ctx), _cameras(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [mover, standing]
     rots = [rand_yaw(rng), rand_yaw(rng)]
 
@@ -51,7 +56,7 @@ def _come_in_front(rng, ctx, mover_big: bool):
         z = np.full_like(x, sizes[0] + (0.0 if mover_big else _lift(rng, stand[1] - lane)))
         tracks = [Track(shapes[0], colors[0], np.c_[x, np.full_like(x, lane), z], sizes[0], rotation=rots[0]),
                   Track(shapes[1], colors[1], np.tile(stand, (len(t), 1)), sizes[1], rotation=rots[1])]
-        start, end = _hidden(tracks, 0, 1, 0), _hidden(tracks, 0, 1, -1)
+        start, end = _hidden(tracks, 0, 1, 0, cams), _hidden(tracks, 0, 1, -1, cams)
         if mover_big:
             named = min(end) >= 0.7  # mostly or fully hides the small one
         else:
@@ -92,7 +97,7 @@ def _swap_pair(rng, t, center, shapes, sizes, offset_range):
 
 @motion("object_which_is_occluding_another_object_switches_places_and_goes_behind_it")
 def front_goes_behind(rng, ctx):
-    t = times(ctx)
+    t, cams = times(ctx), _cameras(ctx)
     shapes, colors = pick_shapes(rng, ctx, 2), distinct_colors(rng, 2)  # [front at first, back at first]
     rots = [rand_yaw(rng), rand_yaw(rng)]
 
@@ -102,7 +107,7 @@ def front_goes_behind(rng, ctx):
         front, back, params = _swap_pair(rng, t, center, shapes, sizes, (0.1, 0.5))
         tracks = [Track(shapes[0], colors[0], front, sizes[0], rotation=rots[0]),
                   Track(shapes[1], colors[1], back, sizes[1], rotation=rots[1])]
-        overlap = min(_hidden(tracks, 0, 1, 0) + _hidden(tracks, 1, 0, -1)) > 0.15
+        overlap = min(_hidden(tracks, 0, 1, 0, cams) + _hidden(tracks, 1, 0, -1, cams)) > 0.15
         params.update(sizes=sizes, shapes=shapes)
         return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1 and overlap
 
@@ -113,7 +118,7 @@ def front_goes_behind(rng, ctx):
 @motion("two_objects_partially_occluding_two_other_objects_switch_positions_with_the_latter_two_and_go_behind_them")
 def two_pairs_swap_depth(rng, ctx):
     """Two front-back pairs side by side, each front object partly hiding its partner; both pairs swap."""
-    t = times(ctx)
+    t, cams = times(ctx), _cameras(ctx)
     shapes, colors = pick_shapes(rng, ctx, 4), distinct_colors(rng, 4)  # [front L, back L, front R, back R]
     rots = [rand_yaw(rng) for _ in range(4)]
 
@@ -126,8 +131,8 @@ def two_pairs_swap_depth(rng, ctx):
             tracks += [Track(shapes[2 * k], colors[2 * k], front, sizes[0], rotation=rots[2 * k]),
                        Track(shapes[2 * k + 1], colors[2 * k + 1], back, sizes[1], rotation=rots[2 * k + 1])]
             pairs.append(dict(params, sizes=sizes))
-        start = _hidden(tracks, 0, 1, 0) + _hidden(tracks, 2, 3, 0)
-        end = _hidden(tracks, 1, 0, -1) + _hidden(tracks, 3, 2, -1)
+        start = _hidden(tracks, 0, 1, 0, cams) + _hidden(tracks, 2, 3, 0, cams)
+        end = _hidden(tracks, 1, 0, -1, cams) + _hidden(tracks, 3, 2, -1, cams)
         ok = min(start + end) > 0.15 and max(start) < 0.85  # partial, then the other way round
         return tracks, dict(pairs=pairs, shapes=shapes), on_stage(tracks) and clearance(tracks) > 0.1 and ok
 

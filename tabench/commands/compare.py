@@ -13,7 +13,7 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="HM difference of two runs with a paired bootstrap 95% interval",
+    p = sub.add_parser("compare", help="HM difference of two runs with a paired bootstrap 95%% interval",
                        description="Per direction and for the mean: HM of RUN_B minus HM of RUN_A, with a paired "
                                    "bootstrap 95% interval over the test videos both runs were evaluated on (and over "
                                    "each run's seeds, for multi-seed runs), and whether the interval excludes 0.")

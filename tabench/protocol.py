@@ -84,20 +84,28 @@ def resolve_clip_shape(cfg: dict) -> dict:
     return classtext.resolve(resolve_input(cfg), lambda: _meta_model(cfg))
 
 
-def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> None:
+def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> dict | None:
     """Tie a run to its inputs: refuse to continue it on a different dataset (manifest sha256) or with settings
-    that would change its results; a new run records them in RUN/benchmark.yaml."""
+    that would change its results. Returns what a new run records in RUN/benchmark.yaml (`_record_inputs`, once
+    its videos have passed the check: a run refused for bad data is not tied to the settings it was refused
+    with), or None when the run has them already."""
     from tabench.data.format import manifest_sha256
 
     path = run_dir / "benchmark.yaml"
     current = {"data": str(Path(data).resolve()), "manifest_sha256": manifest_sha256(data), "level": level,
                "config": {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}}
-    if path.is_file():
-        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        refuse_different_inputs(run_dir, saved, current)
-    else:
-        from tabench.io import atomic_write_text
-        atomic_write_text(path, yaml.safe_dump(current, sort_keys=False))
+    if not path.is_file():
+        return current
+    saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    refuse_different_inputs(run_dir, saved, current)
+    return None
+
+
+def _record_inputs(run_dir: Path, inputs: dict) -> None:
+    from tabench.io import atomic_write_text
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "benchmark.yaml", yaml.safe_dump(inputs, sort_keys=False))
 
 
 def refuse_different_inputs(run_dir, saved: dict, current: dict) -> None:
@@ -247,13 +255,17 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
         cfg = {**cfg, "class_text": cfg.get("class_text") or "motion"}
     check_level(cfg, level)
     cfg = resolve_clip_shape(cfg)
+    inputs = None
     if is_main():
         claim(out, "benchmark")
-        out.mkdir(parents=True, exist_ok=True)
-        _check_same_config(out, cfg, data, level)
+        inputs = _check_same_config(out, cfg, data, level)
     # every video both directions will use, decoded before anything trains (cached per manifest)
     selections = [(s, split) for s in (1, 2) for split in ("train", "val")]
     problems = check_videos_before_training(cfg, dataset, selections, dist_env()[0])
+    if is_main():
+        out.mkdir(parents=True, exist_ok=True)
+        if inputs is not None:
+            _record_inputs(out, inputs)
     t_all = time.time()
     for k in (1, 2):
         if direction_done(out, k):

@@ -95,6 +95,9 @@ def test_benchmark_refuses_bad_videos_before_training(clean, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "skip_corrupt" in err and "Traceback" not in err
     assert any(p in err for p in broken)
     assert not (tmp_path / "run" / "train1").exists()  # nothing trained
+    # and the refused run is not tied to the settings it was refused with: the rerun the error suggests
+    # (skip_corrupt: true, same --out) is not refused as "started with different settings"
+    assert not (tmp_path / "run" / "benchmark.yaml").exists()
 
 
 def test_skip_corrupt_leaves_out_every_bad_video_and_lists_it(clean, tmp_path):
@@ -230,3 +233,45 @@ def test_full_disk_is_one_line_naming_the_folder(tmp_path, monkeypatch):
     with pytest.raises(TabenchError, match=f"no space left on {tmp_path}"):
         atomic_write_text(tmp_path / "x.json", "{}")
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def _write_faststart_mp4(path: Path, n: int) -> None:
+    """An mp4 whose index (moov) comes first, as web downloads are: cut short, it still opens, lists all `n`
+    frames and decodes its first ones."""
+    import av
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=24)
+        s.width = s.height = 32
+        s.pix_fmt = "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(n):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(rng.integers(0, 256, (32, 32, 3), np.uint8), format="rgb24")))
+        c.mux(s.encode())
+
+
+def test_builder_probe_finds_a_truncated_video_whose_header_is_intact(tmp_path):
+    """Truncated on disk after its header: frame 0 still decodes, so a first-frame probe called it fine and the
+    build linked it; the probe counts the frames in the file against the header's."""
+    from tabench.data.video import VideoReader, check_readable, write_video
+
+    from test_builders import clip_name, write_csv
+
+    root = tmp_path / "kinetics400"
+    write_csv(root / "annotations" / "train.csv", [["balloon blowing", "aaaaaaaaaaa", 0, 10, "train", 0],
+                                                   ["balloon blowing", "ttttttttttt", 0, 10, "train", 0]])
+    write_csv(root / "annotations" / "validate.csv", [["balloon blowing", "hhhhhhhhhhh", 0, 10, "val", 0]])
+    write_video(root / "train" / clip_name("aaaaaaaaaaa", 0, 10), np.full((24, 32, 32, 3), 90, np.uint8))
+    write_video(root / "val" / clip_name("hhhhhhhhhhh", 0, 10), np.full((24, 32, 32, 3), 90, np.uint8))
+    cut = root / "train" / clip_name("ttttttttttt", 0, 10)
+    _write_faststart_mp4(cut, 24)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    with VideoReader(cut) as r:
+        assert r.info.num_frames == 24 and r.read([0]).shape[0] == 1  # the header and frame 0 are intact
+    assert check_readable(cut).startswith("truncated: ")
+    out = tmp_path / "k400ta"
+    cli.main(["build", "k400-ta", "--kinetics-root", str(root), "--out", str(out), "--workers", "1"])
+    rep = json.loads((out / "build_report.json").read_text())
+    assert [u["path"] for u in rep["unreadable_videos"]] == [str(cut)]
+    assert {Path(e.path).name for e in read_manifest(out)} == {clip_name("aaaaaaaaaaa", 0, 10),
+                                                               clip_name("hhhhhhhhhhh", 0, 10)}

@@ -18,7 +18,8 @@ def _common(p) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes probing videos with PyAV (default: all CPU cores)")
     p.add_argument("--no-probe", action="store_true",
-                   help="skip decoding a frame of every video (faster; unreadable files then surface at training time)")
+                   help="skip probing every video (first frame decoded, frames counted against the header); faster; "
+                        "bad files are then found by the check benchmark/train run before training")
 
 
 def register(subparsers) -> None:

@@ -1,4 +1,4 @@
-"""`make bench`: run every benchmark script of this folder in turn (data loading, models, Syn-TA generation).
+"""`make bench`: run every benchmark script of this folder in turn (data loading, models, Syn-TA generation, Rev-MViT memory).
 
 Each script writes its own results (see benchmarks/README.md); this runner only starts them, one at a time (they
 time things, so they must not share the CPUs), and exits non-zero if any failed.
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("data", "models", "synth")
+SCRIPTS = ("data", "models", "synth", "memory")
 
 
 def main(argv: list[str]) -> int:

@@ -57,6 +57,8 @@ def background_study(cfg: dict, out: str | Path, synth: dict, level: str = "coar
                 "--background", bg]
         if synth.get("classes"):
             argv += ["--classes", synth["classes"]]
+        if not cfg.get("progress", True):  # --no-progress reaches generation too
+            argv.append("--no-progress")
         if bg == "realistic" and synth.get("backgrounds"):
             argv += ["--backgrounds", str(synth["backgrounds"])]
         print(f"[study background] Syn-TA with {bg} backgrounds into {data}", flush=True)

@@ -49,6 +49,7 @@ def test_background_study_generates_both_backgrounds_with_the_same_seed_and_coun
     assert bgs == ["realistic", "plain"]
     strip = lambda a: [x for i, x in enumerate(a) if not (i and a[i - 1] in ("--out", "--background"))]  # noqa: E731
     assert strip(seen[0]) == strip(seen[1])  # same seed, counts, size, frames
+    assert "--no-progress" in seen[0]  # FAST has --no-progress: generation is quiet too
     assert seen[0][seen[0].index("--seed") + 1] == "3" and seen[0][seen[0].index("--train-per-class") + 1] == "2"
     for bg in ("realistic", "plain"):
         assert (out / "runs" / f"r3d_tiny-{bg}" / "results.json").is_file()

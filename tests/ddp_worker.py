@@ -23,8 +23,10 @@ TEXTS = ["moving something left", "moving something right", "lifting something u
 FINE = ["a ball rolling left", "a box sliding left", "a ball rolling right", "a box lifted", "a cup pushed"]
 
 
-def run(name: str, rank: int, steps: int = 3) -> bool:
-    torch.manual_seed(0)  # the same initial weights on both ranks (DDP also broadcasts rank 0's)
+def build(name: str) -> nn.Module:
+    """The model as the training loop prepares it: label space as texts (names, or CoCo's enriched prompts) and,
+    for disentangled models, the fine label space."""
+    torch.manual_seed(0)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
     model = create_model(name, num_classes=len(TEXTS))
     texts = TEXTS
     if model_info(name).class_text == "enriched":  # CoCo: a definition and descriptions per class (seed 004)
@@ -34,21 +36,30 @@ def run(name: str, rank: int, steps: int = 3) -> bool:
     set_label_texts(model, texts)
     if hasattr(model, "set_fine_classes"):
         model.set_fine_classes(FINE)
-    model.train()
+    return model.train()
+
+
+def training_loss(model: nn.Module, forward, g: torch.Generator) -> torch.Tensor:
+    """One batch through `forward` (the model or its DDP wrapper) with the training loop's loss."""
+    t = 8 if type(model).__name__ == "SlowFast" else 4  # SlowFast's fast pathway: a multiple of alpha = 4
+    t = model.default_frames if getattr(model, "fixed_frames", False) else t  # DG methods: T is architecture
+    x = torch.randn(2, 3, t, 32, 32, generator=g)
+    y = torch.randint(0, len(TEXTS), (2,), generator=g)
+    if hasattr(model, "set_fine_targets"):
+        model.set_fine_targets(torch.randint(0, len(FINE), (2,), generator=g))
+    logits = forward(x)
+    loss = F.cross_entropy(logits, y) if getattr(model, "uses_cross_entropy", True) else logits.new_zeros(())
+    aux = model.auxiliary_loss(y) if hasattr(model, "auxiliary_loss") else None
+    return loss if aux is None else loss + aux
+
+
+def run(name: str, rank: int, steps: int = 3) -> bool:
+    model = build(name)
     ddp = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
-    t = model.default_frames if getattr(model, "fixed_frames", False) else 4
     g = torch.Generator().manual_seed(100 + rank)  # each rank its own data
     for _ in range(steps):
-        x = torch.randn(2, 3, t, 32, 32, generator=g)
-        y = torch.randint(0, len(TEXTS), (2,), generator=g)
-        if hasattr(model, "set_fine_targets"):
-            model.set_fine_targets(torch.randint(0, len(FINE), (2,), generator=g))
-        logits = ddp(x)
-        loss = F.cross_entropy(logits, y) if getattr(model, "uses_cross_entropy", True) else logits.new_zeros(())
-        aux = model.auxiliary_loss(y) if hasattr(model, "auxiliary_loss") else None
-        if aux is not None:
-            loss = loss + aux
+        loss = training_loss(model, ddp, g)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

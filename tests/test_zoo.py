@@ -220,6 +220,24 @@ def test_rev_mvit_reversible_backprop_gives_autograd_gradients_and_keeps_fewer_a
     assert torch.equal(after_rev, torch.rand(3))
 
 
+def test_rev_mvit_reversible_backprop_under_autocast():
+    """The backward recomputes under the forward's autocast state (bf16 on CPU, as `amp` would on a GPU): the
+    gradients stay close to plain autograd's (bf16 rounding of the rebuilt inputs is the only difference)."""
+    grads = []
+    for reversible in (False, True):
+        model = _small_rev_mvit(reversible).float()
+        torch.manual_seed(5)
+        x = torch.randn(2, 3, 4, 32, 32)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(x)
+        assert out.dtype == torch.bfloat16
+        torch.nn.functional.cross_entropy(out.float(), torch.tensor([1, 3])).backward()
+        assert all(p.grad is not None for p in model.parameters())
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    assert torch.isfinite(grads[1]).all()
+    assert ((grads[1] - grads[0]).norm() / grads[0].norm()).item() < 0.03
+
+
 def test_rev_mvit_uses_plain_autograd_in_eval_and_without_grad(monkeypatch):
     from tabench.models import create_model
     from tabench.models.rev_mvit import _ReversibleRun
@@ -271,3 +289,42 @@ def test_ddp_trains_every_cpu_sized_model():
     names = [n for n in list_models() if model_info(n).cpu_sized]
     assert len(names) >= 15
     _torchrun_worker(names, timeout=900)
+
+
+def _covered_elsewhere() -> set:
+    """CPU-sized models whose every-parameter-gets-a-gradient check already runs in the default suite:
+    tests/test_models.py (every unimodal model) and tests/test_videotext.py (the seven CPU video-text methods)."""
+    from tests.test_models import UNIMODAL
+    from tests.test_videotext import CPU_MODELS
+
+    return set(UNIMODAL) | set(CPU_MODELS)
+
+
+CPU_SIZED = [n for n in list_models() if model_info(n).cpu_sized]
+
+
+@pytest.mark.parametrize("name", [n if n not in _covered_elsewhere() else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in CPU_SIZED])
+def test_every_trainable_parameter_of_every_cpu_sized_model_gets_a_gradient(name):
+    """What DDP needs from every step: one training-loop step (its loss: cross-entropy unless the method trains
+    with its own, plus `auxiliary_loss(labels)`; disentangled models with fine targets) reaches every parameter
+    that requires a gradient, and no frozen one. Models checked the same way elsewhere run here with `make test-all`."""
+    from tests.ddp_worker import build, training_loss
+
+    model = build(name)
+    training_loss(model, model, torch.Generator().manual_seed(0)).backward()
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trainable
+    assert not [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
+
+
+FULL_SIZE_UNIMODAL = PAPER_UNIMODAL + ["x3d_s", "uniformerv2_b16_ssv2", "videodg_r50", "stdn_r50", "cir_slowfast"]
+
+
+@pytest.mark.slow
+def test_ddp_trains_every_full_size_unimodal_model():
+    """The same at tiny input for the full-size unimodal models (the five _b16 video-text methods need CLIP files;
+    their every-parameter-gets-a-gradient check is tests/test_videotext_weights.py). A few minutes."""
+    assert set(FULL_SIZE_UNIMODAL) <= set(list_models())
+    _torchrun_worker(FULL_SIZE_UNIMODAL, timeout=1500)

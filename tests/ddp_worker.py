@@ -56,16 +56,20 @@ def training_loss(model: nn.Module, forward, g: torch.Generator) -> torch.Tensor
 def run(name: str, rank: int, steps: int = 3) -> bool:
     model = build(name)
     ddp = nn.parallel.DistributedDataParallel(model)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=0.01)
     g = torch.Generator().manual_seed(100 + rank)  # each rank its own data
     for _ in range(steps):
         loss = training_loss(model, ddp, g)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)  # the training loop's default clip_grad
         opt.step()
     flat = torch.cat([p.detach().flatten() for p in model.parameters()])
     both = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
     dist.all_gather(both, flat)
+    if not torch.isfinite(flat).all():
+        raise FloatingPointError("non-finite parameters after the steps")
     return all(torch.equal(both[0], other) for other in both[1:])
 
 

@@ -2,7 +2,9 @@
 `tabench train` wraps it (no find_unused_parameters), takes a few training steps with the loss the training loop
 computes (cross-entropy unless the method trains with its own loss, plus `auxiliary_loss(labels)`), each rank on its
 own batches. A trainable parameter that gets no gradient makes DDP fail from the second step; after the steps the
-ranks' parameters must be identical. Prints one `DDP <name>: ok` line per model on rank 0."""
+ranks' parameters must be identical. Prints one `DDP <name>: ok` line per model on rank 0.
+
+    torchrun --nproc_per_node 2 tests/ddp_worker.py [--clip CLIP_DIR] NAME..."""
 from __future__ import annotations
 
 import os
@@ -23,11 +25,13 @@ TEXTS = ["moving something left", "moving something right", "lifting something u
 FINE = ["a ball rolling left", "a box sliding left", "a ball rolling right", "a box lifted", "a cup pushed"]
 
 
-def build(name: str) -> nn.Module:
+def build(name: str, clip: str | None = None) -> nn.Module:
     """The model as the training loop prepares it: label space as texts (names, or CoCo's enriched prompts) and,
-    for disentangled models, the fine label space."""
+    for disentangled models, the fine label space. `clip`: a CLIP directory the CLIP-based video-text models start
+    from (a small random one in the tests)."""
     torch.manual_seed(0)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
-    model = create_model(name, num_classes=len(TEXTS))
+    kw = {"pretrained": clip} if clip and model_info(name).video_text and model_info(name).text_encoder == "clip" else {}
+    model = create_model(name, num_classes=len(TEXTS), **kw)
     texts = TEXTS
     if model_info(name).class_text == "enriched":  # CoCo: a definition and descriptions per class (seed 004)
         texts = [enriched_prompt({"name": c, "definition": f"the action of {c}",
@@ -53,8 +57,8 @@ def training_loss(model: nn.Module, forward, g: torch.Generator) -> torch.Tensor
     return loss if aux is None else loss + aux
 
 
-def run(name: str, rank: int, steps: int = 3) -> bool:
-    model = build(name)
+def run(name: str, rank: int, steps: int = 3, clip: str | None = None) -> bool:
+    model = build(name, clip)
     ddp = nn.parallel.DistributedDataParallel(model)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=0.01)
@@ -74,13 +78,16 @@ def run(name: str, rank: int, steps: int = 3) -> bool:
 
 
 def main(names: list[str]) -> int:
+    clip = None
+    if names and names[0] == "--clip":
+        clip, names = names[1], names[2:]
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     torch.set_num_threads(1)
     bad = 0
     for name in names:
         try:
-            same = run(name, rank)
+            same = run(name, rank, clip=clip)
             msg = "ok" if same else "ranks' parameters differ"
         except Exception as e:  # noqa: BLE001 - reported per model, the test fails on it
             same, msg = False, f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"

@@ -260,7 +260,7 @@ def test_rev_mvit_uses_plain_autograd_in_eval_and_without_grad(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------- DDP (2 gloo processes)
-def _torchrun_worker(names: list[str], timeout: int) -> str:
+def _torchrun_worker(names: list[str], timeout: int, clip=None) -> str:
     import subprocess
     import sys
 
@@ -268,7 +268,7 @@ def _torchrun_worker(names: list[str], timeout: int) -> str:
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
-           str(ROOT / "tests" / "ddp_worker.py"), *names]
+           str(ROOT / "tests" / "ddp_worker.py"), *(["--clip", str(clip)] if clip else []), *names]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("DDP ")]
     assert r.returncode == 0 and len(lines) == len(names), "\n".join(lines) + "\n" + r.stderr[-3000:]
@@ -328,3 +328,14 @@ def test_ddp_trains_every_full_size_unimodal_model():
     their every-parameter-gets-a-gradient check is tests/test_videotext_weights.py). A few minutes."""
     assert set(FULL_SIZE_UNIMODAL) <= set(list_models())
     _torchrun_worker(FULL_SIZE_UNIMODAL, timeout=1500)
+
+
+@pytest.mark.slow
+def test_ddp_trains_the_clip_video_text_methods(tmp_path):
+    """The five _b16 methods on a small random CLIP directory (2 layers: too shallow for the disentangled EZ-CLIP's
+    two branch blocks, whose DDP run is ezclip_minilm_tiny_disentangle's) under 2 gloo processes, each with its own
+    losses: no unused parameter, the ranks agree."""
+    from tests.test_videotext import _tiny_hf_clip
+
+    clip = _tiny_hf_clip(tmp_path)
+    _torchrun_worker(PAPER_VIDEO_TEXT, timeout=900, clip=clip)

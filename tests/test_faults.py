@@ -125,11 +125,16 @@ def test_skip_corrupt_leaves_out_every_bad_video_and_lists_it(clean, tmp_path):
 @pytest.mark.parametrize("row, msg", [("../outside.mp4,1,train,0,0", "leaves the dataset root"),
                                       ("/etc/passwd,1,train,0,0", "absolute path"),
                                       ("videos/a.mp4,1,train,99,0", "coarse_id 99 is outside"),
-                                      ("videos/a.mp4,1,train,1,0", "disagrees with the taxonomy")])
+                                      ("videos/a.mp4,1,train,1,0", "disagrees with the taxonomy"),
+                                      (None, "duplicate path")])
 def test_open_dataset_refuses_bad_rows(clean, tmp_path, row, msg):
     shutil.copytree(clean, tmp_path / "d")
     m = tmp_path / "d" / "manifest.csv"
-    m.write_text(m.read_text() + row + ",12\n")
+    if row is None:  # a val row listed twice: that video would be scored twice
+        row = next(ln for ln in m.read_text().splitlines() if ",val," in ln)
+        m.write_text(m.read_text() + row + "\n")
+    else:
+        m.write_text(m.read_text() + row + ",12\n")
     with pytest.raises(TabenchError, match=msg):
         open_dataset(tmp_path / "d")
 

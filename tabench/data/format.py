@@ -142,8 +142,9 @@ class Dataset:
 
 def open_dataset(root: str | Path, validate: bool = True) -> Dataset:
     """Load a dataset directory. With `validate` (the default), refuse manifest rows whose path leaves the dataset
-    root or whose classes the taxonomy does not have (or whose fine class belongs to another coarse class), with
-    one line naming the first bad rows, instead of failing later mid-epoch or scoring a video under a wrong label."""
+    root, that repeat a path, or whose classes the taxonomy does not have (or whose fine class belongs to another
+    coarse class), with one line naming the first bad rows, instead of failing later mid-epoch or scoring a video
+    under a wrong label or twice."""
     root = Path(root)
     if not root.is_dir():
         raise TabenchError(f"{root}: no such dataset directory")
@@ -170,9 +171,11 @@ def unsafe_path_reason(rel: str) -> str | None:
 
 def entry_problems(ds: Dataset) -> list[str]:
     """Every manifest row that cannot be trained on as written: unsafe paths, folders that are symlinks out of
-    the dataset root, class ids the taxonomy lacks, fine classes of another coarse class. A video file that is
-    itself a symlink is allowed (the builders link to the user's copy of Kinetics / SSv2)."""
-    out = []
+    the dataset root, class ids the taxonomy lacks, fine classes of another coarse class, paths listed in more
+    than one row (such a video would be trained on and scored twice). A video file that is itself a symlink is
+    allowed (the builders link to the user's copy of Kinetics / SSv2)."""
+    out = [f"duplicate path in manifest.csv ({n} rows): {p}"
+           for p, n in sorted(Counter(e.path for e in ds.entries).items()) if n > 1]
     tax = ds.taxonomy
     fine_ids = {s: {f.id: f for f in tax.fine_of_set(s)} for s in SETS}
     n_coarse = len(tax.coarse)
@@ -233,10 +236,6 @@ def check_dataset(root: str | Path, check_files: bool = True) -> CheckReport:
         return rep
     tax = ds.taxonomy
     fine_ids = {s: {f.id: f for f in tax.fine_of_set(s)} for s in SETS}
-    seen = Counter(e.path for e in ds.entries)
-    for p, n in sorted(seen.items()):
-        if n > 1:
-            rep.errors.append(f"duplicate path in manifest.csv ({n} rows): {p}")
     rep.errors.extend(entry_problems(ds))
     if check_files:
         for e in ds.entries:

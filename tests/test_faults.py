@@ -280,3 +280,14 @@ def test_builder_probe_finds_a_truncated_video_whose_header_is_intact(tmp_path):
     assert [u["path"] for u in rep["unreadable_videos"]] == [str(cut)]
     assert {Path(e.path).name for e in read_manifest(out)} == {clip_name("aaaaaaaaaaa", 0, 10),
                                                                clip_name("hhhhhhhhhhh", 0, 10)}
+
+
+def test_classes_without_video_are_one_warning_line_per_split():
+    """A subset (a few Syn-TA classes) printed one warning per empty class, hundreds of lines above the errors."""
+    from tabench.commands.data import _grouped_warnings
+
+    ws = [f"set 1 train: no video of fine class {i} 'c{i}'" for i in range(5, 53)] + ["something else"] + \
+         ["set 2 val: no video of fine class 7 'x'"]
+    assert _grouped_warnings(ws) == [
+        "set 1 train: no video of 48 fine classes: 5 'c5', 6 'c6', 7 'c7' and 45 more", "something else",
+        "set 2 val: no video of fine class 7 'x'"]

@@ -79,22 +79,23 @@ CHOICES = {
 }
 
 
-# (min, max, min excluded) of the numeric keys: a value outside trains nothing sensible, or crashes mid-run
+# (min, max, min excluded, max excluded) of the numeric keys: a value outside trains nothing sensible, or
+# crashes mid-run (label_smoothing 1 makes every target uniform: the loss no longer depends on the label)
 FLOAT_RANGES = {
-    "lr": (0.0, None, True),
-    "weight_decay": (0.0, None, False),
-    "momentum": (0.0, 1.0, False),
-    "warmup_epochs": (0.0, None, False),
-    "min_lr_ratio": (0.0, 1.0, False),
-    "label_smoothing": (0.0, 1.0, False),
-    "clip_grad": (0.0, None, False),
+    "lr": (0.0, None, True, False),
+    "weight_decay": (0.0, None, False, False),
+    "momentum": (0.0, 1.0, False, False),
+    "warmup_epochs": (0.0, None, False, False),
+    "min_lr_ratio": (0.0, 1.0, False, False),
+    "label_smoothing": (0.0, 1.0, False, True),
+    "clip_grad": (0.0, None, False, False),
 }
 
 
-def _range_text(lo, hi, lo_open) -> str:
+def _range_text(lo, hi, lo_open, hi_open=False) -> str:
     if hi is None:
         return "a positive number" if lo_open else f"a number >= {lo:g}"
-    return f"between {lo:g} and {hi:g}"
+    return f"between {lo:g} and {hi:g}" + (f" ({hi:g} excluded)" if hi_open else "")
 
 
 DISENTANGLE_DEFAULTS = {"blocks": None, "fine_weight": 1.0}
@@ -199,16 +200,19 @@ def _check_value(key: str, value, source: str):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TabenchError(f"{source}: {key} must be a number, got {value!r}")
         value = float(value)
-        lo, hi, lo_open = FLOAT_RANGES.get(key, (None, None, False))
+        lo, hi, lo_open, hi_open = FLOAT_RANGES.get(key, (None, None, False, False))
         if value != value or value in (float("inf"), float("-inf")) or (lo is not None and (
-                value < lo or (lo_open and value == lo))) or (hi is not None and value > hi):
-            raise TabenchError(f"{source}: {key} must be {_range_text(lo, hi, lo_open)}, got {value!r}")
+                value < lo or (lo_open and value == lo))) or (hi is not None and (
+                value > hi or (hi_open and value == hi))):
+            raise TabenchError(f"{source}: {key} must be {_range_text(lo, hi, lo_open, hi_open)}, got {value!r}")
     elif isinstance(default, int) or key in ("frames", "size", "threads", "frame_interval"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TabenchError(f"{source}: {key} must be an integer, got {value!r}")
-        if value < 0 or (key in ("epochs", "batch_size", "frames", "size", "threads", "frame_interval", "eval_clips",
-                                  "eval_crops", "log_every") and value < 1):
-            raise TabenchError(f"{source}: {key} must be positive, got {value}")
+        positive = key in ("epochs", "batch_size", "frames", "size", "threads", "frame_interval", "eval_clips",
+                           "eval_crops", "log_every")
+        if value < 0 or (positive and value < 1):
+            raise TabenchError(f"{source}: {key} must be {'positive' if positive else 'an integer >= 0'}, "
+                               f"got {value}")
     elif key in ("model", "weights", "cache_dir", "features") and not isinstance(value, str):
         raise TabenchError(f"{source}: {key} must be a string, got {value!r}")
     return value

@@ -87,18 +87,24 @@ def resolve_clip_shape(cfg: dict) -> dict:
 def _check_same_config(run_dir: Path, cfg: dict, data, level: str) -> dict | None:
     """Tie a run to its inputs: refuse to continue it on a different dataset (manifest sha256) or with settings
     that would change its results. Returns what a new run records in RUN/benchmark.yaml (`_record_inputs`, once
-    its videos have passed the check: a run refused for bad data is not tied to the settings it was refused
-    with), or None when the run has them already."""
+    its videos have passed the check), or None when the run has them already. A run that saved nothing yet (it
+    was refused for bad data, or failed building its model) is not tied to the settings it failed with."""
     from tabench.data.format import manifest_sha256
 
     path = run_dir / "benchmark.yaml"
     current = {"data": str(Path(data).resolve()), "manifest_sha256": manifest_sha256(data), "level": level,
                "config": {k: v for k, v in cfg.items() if k not in RUNTIME_KEYS}}
-    if not path.is_file():
-        return current
+    if not path.is_file() or not _has_progress(run_dir):
+        return current  # new, or refused before anything was saved (bad model_kwargs, --weights, data)
     saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     refuse_different_inputs(run_dir, saved, current)
     return None
+
+
+def _has_progress(run_dir: Path) -> bool:
+    """Whether a run has saved anything its settings produced: a checkpoint, a prediction file or results."""
+    return (run_dir / "results.json").exists() or any((run_dir / "predictions").glob("*.csv")) or any(
+        (run_dir / f"train{k}" / name).exists() for k in (1, 2) for name in ("last.pt", "best.pt"))
 
 
 def _record_inputs(run_dir: Path, inputs: dict) -> None:

@@ -154,7 +154,11 @@ def test_symlinked_folder_out_of_the_root_is_refused(clean, tmp_path):
                                               ("--label-smoothing", "2", "label_smoothing must be between 0 and 1"),
                                               ("--weight-decay", "-1", "weight_decay must be a number >= 0"),
                                               ("--clip-grad", "-1", "clip_grad must be a number >= 0"),
-                                              ("--warmup-epochs", "-1", "warmup_epochs must be a number >= 0")])
+                                              ("--warmup-epochs", "-1", "warmup_epochs must be a number >= 0"),
+                                              ("--label-smoothing", "1", "label_smoothing must be between 0 and 1 "
+                                                                         "(1 excluded)"),
+                                              ("--workers", "-1", "workers must be an integer >= 0"),
+                                              ("--seed", "-1", "seed must be an integer >= 0")])
 def test_bad_setting_is_one_line_exit_2(clean, tmp_path, capsys, flag, value, msg):
     assert cli.main(["train", "--data", str(clean), "--out", str(tmp_path / "r"), flag, value]) == 2
     err = capsys.readouterr().err
@@ -186,6 +190,25 @@ def test_outputs_never_clobber(clean, tmp_path, capsys):
     with pytest.raises(TabenchError, match="different dataset"):
         from tabench.train import train
         train(tiny_config(epochs=1), other, 1, run / "train1", resume=True)
+
+
+def test_a_run_that_saved_nothing_is_not_tied_to_the_settings_it_failed_with(clean, tmp_path, capsys):
+    """A benchmark that failed building its model recorded its settings: the corrected rerun into the same --out
+    was refused as "started with different settings". A run with a checkpoint still is."""
+    from tabench.protocol import _check_same_config
+
+    run = tmp_path / "run"
+    args = ["benchmark", "--data", str(clean), "--out", str(run), "--model", "r3d_tiny", "--epochs", "1",
+            "--frames", "4", "--size", "32", "--workers", "0", "--no-progress", "--set", "tensorboard=false"]
+    assert cli.main(args + ["--set", "model_kwargs.bogus=1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has no argument 'bogus'" in err and len(err.splitlines()) == 1
+    fixed = config.resolve(overrides=dict(model="r3d_tiny", epochs=1, frames=4, size=32))
+    assert _check_same_config(run, fixed, clean, "coarse") is not None  # to be recorded, not refused
+    (run / "train1").mkdir(exist_ok=True)
+    (run / "train1" / "last.pt").write_bytes(b"")
+    with pytest.raises(TabenchError, match="different settings"):
+        _check_same_config(run, fixed, clean, "coarse")
 
 
 def test_builders_and_generator_refuse_another_kind_of_output(clean, tmp_path):

@@ -1,4 +1,4 @@
-"""`tabench synth generate` and `tabench synth preview`: the Syn-TA generator (see docs/synth.md)."""
+"""`tabench synth generate`, `preview` and `audit`: the Syn-TA generator and its bias check (see docs/synth.md)."""
 from __future__ import annotations
 
 import argparse
@@ -64,6 +64,20 @@ def register(subparsers) -> None:
     v.add_argument("--max-frames", type=int, default=None, metavar="N", help="cap each clip at N frames")
     v.set_defaults(func=_preview)
 
+    a = sub.add_parser("audit", help="can a class be told from one frame or from the clip length alone?",
+                       description="Train a single-frame classifier (on the first frame, and on a random frame) and "
+                                   "a clip-length-only classifier on Set k's train videos (coarse labels) and report "
+                                   "their known (Set k val) and unknown (other set val) accuracy next to chance, "
+                                   "both directions. A dataset without static or length cues is at chance on the "
+                                   "unknown set.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    a.add_argument("data", metavar="DATA", help="dataset directory (any tabench dataset with both sets)")
+    a.add_argument("--size", type=int, default=32, metavar="PX", help="short side the frames are resized to")
+    a.add_argument("--epochs", type=int, default=12, help="training epochs of the frame classifiers")
+    a.add_argument("--seed", type=int, default=0, help="seed of the random frame choice and of the training")
+    a.add_argument("--json", default=None, metavar="PATH", help="also write the numbers as JSON")
+    a.set_defaults(func=_audit)
+
 
 def _generate(args) -> int:
     from tabench.synth.generate import ANNOTATIONS, Options, generate, parse_frames, parse_list, parse_shard
@@ -91,4 +105,15 @@ def _preview(args) -> int:
                       seed=args.seed, view=args.view, background=args.background, backgrounds=args.backgrounds,
                       max_frames=args.max_frames)
     print(f"{args.out}: {n} classes")
+    return 0
+
+
+def _audit(args) -> int:
+    from tabench.io import atomic_write_json
+    from tabench.synth.audit import audit, format_audit
+
+    res = audit(args.data, size=args.size, epochs=args.epochs, seed=args.seed)
+    print(format_audit(res))
+    if args.json:
+        atomic_write_json(args.json, res)
     return 0

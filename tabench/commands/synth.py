@@ -44,6 +44,10 @@ def register(subparsers) -> None:
                    help="your own photos: DIR/set1/*.jpg and DIR/set2/*.jpg, or a flat DIR split into two halves")
     g.add_argument("--annotations", default="", metavar="LIST",
                    help="also write per-frame instance masks and/or depth: masks,depth")
+    g.add_argument("--naming", choices=("tabench", "paper"), default="tabench",
+                   help="video names: tabench's (videos/<coarse>/<fine-slug>/<split>_<index>.mp4) or the paper's "
+                        "(<coarse>/<coarse><N>[_front]_id_<i>.mp4, ids 1-30 train and 31-50 val, each id in both "
+                        "views, plus the paper's split files under splits/coarse_classes/ and splits/fine_classes/)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=_generate)
 
@@ -89,7 +93,7 @@ def _generate(args) -> int:
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None,
         seed=args.seed, workers=args.workers, shard=parse_shard(args.shard), background=args.background,
         backgrounds=args.backgrounds, annotations=parse_list(args.annotations, ANNOTATIONS, "--annotations"),
-        prune=args.prune)
+        prune=args.prune, naming=args.naming)
     s = generate(opts, progress=not args.no_progress)
     fps = s.timing.frames / s.seconds if s.seconds > 0 else 0.0
     print(f"{args.out}: {s.rendered} videos rendered, {s.skipped} already there (of {s.planned} in this run); "

@@ -29,11 +29,12 @@ from tabench import TabenchError, __version__
 from tabench.data.format import SPLITS, VideoEntry, write_dataset
 from tabench.io import atomic_path, atomic_write_json, atomic_write_text
 from tabench.synth.backgrounds import BackgroundPools, load_pools, write_records
-from tabench.synth import visibility
+from tabench.synth import paper, visibility
 from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, camera_family, make_camera
 from tabench.taxonomy import Fine, Taxonomy, load
 
 ANNOTATIONS = ("masks", "depth")
+NAMINGS = ("tabench", "paper")
 MIN_SIZE, MAX_SIZE = 32, 1080
 # Clip length as in the paper: 60 to 250 frames, mean ~105, standard deviation ~46.
 FRAMES_MIN, FRAMES_MAX, FRAMES_EXTRA_MEAN = 60, 250, 46.0
@@ -79,12 +80,16 @@ class Options:
     backgrounds: str | None = None
     annotations: tuple[str, ...] = ()
     prune: bool = False  # drop manifest rows of videos outside the current counts (else the manifest only grows)
+    naming: str = "tabench"  # "paper": the paper's video names and split files (tabench.synth.paper)
 
     def content_key(self, pools: BackgroundPools) -> dict:
         """The options that change a video's pixels or sidecar (a resumed run must use the same)."""
-        return {"seed": self.seed, "size": self.size, "fps": self.fps, "views": list(self.views),
-                "frames": list(self.frames) if self.frames else None, "max_frames": self.max_frames,
-                "background": self.background, "background_pool": pools.fingerprint()}
+        key = {"seed": self.seed, "size": self.size, "fps": self.fps, "views": list(self.views),
+               "frames": list(self.frames) if self.frames else None, "max_frames": self.max_frames,
+               "background": self.background, "background_pool": pools.fingerprint()}
+        if self.naming != "tabench":  # only then, so datasets generated before the option still resume
+            key["naming"] = self.naming
+        return key
 
 
 def parse_frames(text: str | None) -> tuple[int, int] | None:
@@ -141,6 +146,14 @@ def validate(opts: Options) -> None:
         raise TabenchError("--max-frames must be >= 1")
     if opts.workers < 1:
         raise TabenchError("--workers must be >= 1")
+    if opts.naming not in NAMINGS:
+        raise TabenchError(f"--naming must be one of {', '.join(NAMINGS)}, got {opts.naming!r}")
+    if opts.naming == "paper":
+        if tuple(opts.views) != VIEWS:
+            raise TabenchError("--naming paper renders each id in both views: use --views elevated,front")
+        if opts.train_per_class > 2 * (paper.FIRST_VAL_ID - 1):
+            raise TabenchError(f"--naming paper has train ids 1-{paper.FIRST_VAL_ID - 1} (two views each): "
+                               f"--train-per-class must be <= {2 * (paper.FIRST_VAL_ID - 1)}")
 
 
 # ------------------------------------------------------------------------------------ jobs
@@ -155,7 +168,13 @@ def coarse_slug(tax: Taxonomy, fine: Fine) -> str:
     return tax.coarse[fine.coarse_id].name.replace(" ", "_")
 
 
-def video_relpath(tax: Taxonomy, job: Job) -> str:
+def video_relpath(tax: Taxonomy, job: Job, naming: str = "tabench") -> str:
+    """Where a video lies in the dataset. naming "paper": `<coarse_slug>/<coarse_slug><N>[_front]_id_<i>.mp4`
+    at the dataset root (the paper's video root), the index-th video being id index // 2 (+ 1, or + 31 for
+    val) in view index % 2 (elevated, front), as `view_of` draws it."""
+    if naming == "paper":
+        name = paper.scheme(tax)[job.fine.set, job.fine.id]
+        return name.path(VIEWS[job.index % 2], paper.video_id(job.split, job.index))
     return f"videos/{coarse_slug(tax, job.fine)}/{job.fine.slug}/{job.split}_{job.index:04d}.mp4"
 
 
@@ -337,7 +356,7 @@ def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, o
     return {
         "format": SIDECAR_FORMAT,
         "tabench_version": __version__,
-        "video": video_relpath(tax, job).rsplit("/", 1)[1],
+        "video": video_relpath(tax, job, opts.naming).rsplit("/", 1)[1],
         "seed": vp.seed,
         "run_seed": opts.seed,
         "set": job.fine.set,
@@ -413,7 +432,7 @@ def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, r
     clock = [(time.perf_counter(), time.process_time())]
     result = render_scene(Scene(clip, vp.camera, vp.background, w, h, opts.fps), opts.annotations, backend)
     clock.append((time.perf_counter(), time.process_time()))
-    video = root / video_relpath(tax, job)
+    video = root / video_relpath(tax, job, opts.naming)
     encode_video(video, result.frames, fps=opts.fps)
     clock.append((time.perf_counter(), time.process_time()))
     for kind in opts.annotations:
@@ -479,7 +498,7 @@ def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPo
     """manifest.csv and splits from the videos that exist (of every class, at the current per-class counts)."""
     entries = []
     for job in plan(tax, select_classes(tax, None), opts):
-        rel = video_relpath(tax, job)
+        rel = video_relpath(tax, job, opts.naming)
         video = root / rel
         # rendered now, or checked whole before rendering (is_done): existence is enough here
         if not (video.is_file() and sidecar_path(video).is_file()):
@@ -494,6 +513,8 @@ def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPo
         have = {e.path for e in entries}
         entries += [e for e in read_manifest(root) if e.path not in have and (root / e.path).is_file()]
     write_dataset(root, tax, entries, meta_columns=["view", "background", "num_frames"])
+    if opts.naming == "paper":
+        paper.write_paper_splits(root, entries)
     return entries
 
 
@@ -560,7 +581,7 @@ def generate(opts: Options, progress: bool = True, log=None) -> Summary:
     _check_config(root, opts, pools)
     write_records(root, pools)
     jobs = shard_of(plan(tax, fines, opts), opts.shard)
-    todo = [j for j in jobs if not is_done(root / video_relpath(tax, j), opts.annotations)]
+    todo = [j for j in jobs if not is_done(root / video_relpath(tax, j, opts.naming), opts.annotations)]
     t0 = time.perf_counter()
     total = Timing()
     if todo:

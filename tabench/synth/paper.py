@@ -107,3 +107,80 @@ def write_paper_splits(root: str | Path, entries) -> list[str]:
                     f"{e.path} {e.coarse_id if level == 'coarse' else e.fine_id}\n" for e in rows))
                 written.append(rel)
     return written
+
+
+def import_paper_root(paper_root: str | Path, out: str | Path, link: str = "symlink", probe: bool = True,
+                      workers: int | None = None, log=print) -> dict:
+    """`tabench import syn-ta --paper-root DIR`: the paper's released Syn-TA videos (its naming, found anywhere
+    under DIR as `<coarse_slug>/<coarse_slug><N>[_front]_id_<i>.mp4`) as a tabench dataset at `out`: videos
+    linked under the same relative names, manifest (view, paper_id), taxonomy, tabench's and the paper's split
+    files, and `import_report.json` listing what was not taken (other names, unknown classes, duplicates,
+    unreadable files). Why not the K400/SSv2 builder: Syn-TA has no annotation file, the name is the label."""
+    import os
+
+    from tabench.data._build_common import LINK_MODES, check_out_dir, link_video, probe_all
+    from tabench.data.format import VideoEntry, write_dataset
+    from tabench.io import atomic_write_json
+    from tabench.outputs import claim
+    from tabench.taxonomy import load
+
+    src, out = Path(paper_root), Path(out)
+    if not src.is_dir():
+        raise TabenchError(f"--paper-root {src}: no such folder")
+    if link not in LINK_MODES:
+        raise TabenchError(f"--link must be one of {', '.join(LINK_MODES)}, got {link!r}")
+    if out.resolve() == src.resolve() or src.resolve() in out.resolve().parents:
+        raise TabenchError(f"--out {out} must lie outside --paper-root {src}")
+    check_out_dir(out)
+    tax = load("syn-ta")
+    classes = by_name(tax)
+    found: dict[str, Path] = {}
+    other, unknown, duplicates = [], [], []
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=True):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if not name.endswith(".mp4"):
+                continue
+            path = Path(dirpath) / name
+            rel = f"{path.parent.name}/{name}"
+            parsed = parse_path(rel)
+            if parsed is None:
+                other.append(str(path.relative_to(src)))
+            elif (parsed[0], parsed[1]) not in classes:
+                unknown.append(str(path.relative_to(src)))
+            elif rel in found:
+                duplicates.append({"video": rel, "first": str(found[rel]), "again": str(path)})
+            else:
+                found[rel] = path
+    unreadable = []
+    if probe and found:
+        log(f"probing {len(found)} videos with PyAV ...")
+        verdict = probe_all(list(found.values()), workers)
+        for rel in [r for r, p in found.items() if verdict[p] is not None]:
+            unreadable.append({"video": rel, "reason": verdict[found.pop(rel)]})
+    claim(out, "dataset", tax.name)
+    entries = []
+    for rel, path in sorted(found.items()):
+        coarse, n, view, vid = parse_path(rel)
+        fine = classes[coarse, n]
+        entries.append(VideoEntry(rel, fine.set, split_of(vid), fine.coarse_id, fine.id,
+                                  {"view": view, "paper_id": vid, "source_path": str(path)}))
+        link_video(path.resolve() if link == "symlink" else path, out / rel, link)
+    if not entries:
+        raise TabenchError(f"--paper-root {src}: no video named <coarse>/<coarse><N>[_front]_id_<i>.mp4 found")
+    write_dataset(out, tax, entries, meta_columns=["view", "paper_id", "source_path"])
+    write_paper_splits(out, entries)
+    per_class = {}
+    for e in entries:
+        c = per_class.setdefault(tax.fine_class(e.set, e.fine_id).slug, {"train": 0, "val": 0})
+        c[e.split] += 1
+    report = {"paper_root": str(src), "out": str(out), "link": link, "probed": probe, "videos": len(entries),
+              "classes_without_videos": sorted(f.slug for f in tax.fine if f.slug not in per_class),
+              "per_class": per_class, "other_names": other, "unknown_classes": unknown,
+              "duplicates": duplicates, "unreadable": unreadable}
+    atomic_write_json(out / "import_report.json", report)
+    log(f"{out}: {len(entries)} videos of {len(per_class)} classes imported ({link}); "
+        f"left out: {len(other)} other names, {len(unknown)} unknown classes, {len(duplicates)} duplicates, "
+        f"{len(unreadable)} unreadable; {len(report['classes_without_videos'])} classes without videos "
+        f"(see {out / 'import_report.json'})")
+    return report

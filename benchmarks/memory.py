@@ -4,6 +4,7 @@ benchmarks/README.md under "## Rev-MViT activation memory".
 
     python benchmarks/memory.py                              # 16x224 (paper input) and 8x112, batch 1
     python benchmarks/memory.py --inputs 8x112 --batch 2 --no-write
+    python benchmarks/memory.py --speed                      # seconds per step, reversible vs plain (prints only)
 
 Two measures per training step (forward + backward, one fresh process per model so the peaks do not mix):
 - saved activations: the bytes autograd holds for the backward at the end of the forward, counted with
@@ -135,13 +136,47 @@ def write_readme(rows: list[dict], threads: int) -> None:
     atomic_write_text(readme, new if new.endswith("\n") else new + "\n")
 
 
+def speed(frames: int = 8, size: int = 112, batch: int = 4, steps: int = 4, threads: int = 2) -> dict:
+    """Seconds per forward + backward of rev_mvit_b with and without reversible back-propagation, the two
+    interleaved step by step (after one warm-up step each) so a change of machine load hits both alike."""
+    import torch
+
+    from tabench.models import create_model
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    models = {r: create_model("rev_mvit_b", num_classes=10, reversible_backprop=r).train() for r in (False, True)}
+    x, y = torch.randn(batch, 3, frames, size, size), torch.randint(0, 10, (batch,))
+
+    def step(m):
+        m.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(m(x), y).backward()
+
+    for m in models.values():
+        step(m)
+    times = {False: [], True: []}
+    for _ in range(steps):
+        for r, m in models.items():
+            t0 = time.perf_counter()
+            step(m)
+            times[r].append(time.perf_counter() - t0)
+    return {"plain": times[False], "reversible": times[True]}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--inputs", nargs="+", default=["16x224", "8x112"], help="FRAMESxSIZE")
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/README.md as it is")
+    ap.add_argument("--speed", action="store_true", help="time reversible vs plain autograd steps instead (prints only)")
     args = ap.parse_args(argv)
+    if args.speed:
+        r = speed(threads=args.threads)
+        for k, v in r.items():
+            print(f"{k}: {', '.join(f'{s:.1f}' for s in v)} s per step (fastest {min(v):.1f})")
+        print(f"reversible / plain, fastest steps: {min(r['reversible']) / min(r['plain']):.2f}x")
+        return 0
     rows = []
     for spec in args.inputs:
         frames, size = (int(v) for v in spec.lower().split("x"))

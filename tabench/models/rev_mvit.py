@@ -109,28 +109,27 @@ class _ReversibleRun(torch.autograd.Function):
         y1, y2 = (t.detach() for t in ctx.saved_tensors)
         device_type, ac_on, ac_dtype = ctx.autocast
         grads = {}
+
+        def recompute(fn, drop_path, x, state, grad_out):
+            """One half-block again, with grad, under the forward's autocast and drop-path mask: its output and
+            the gradients of `grad_out` w.r.t. its input and its trainable parameters."""
+            params = [p for p in fn.parameters() if p.requires_grad]
+            with torch.enable_grad(), torch.autocast(device_type, dtype=ac_dtype, enabled=ac_on):
+                x = x.requires_grad_(True)
+                with _replay_rng(state, x.device):
+                    out = drop_path(fn(x))
+                dx, *dparams = torch.autograd.grad(out, [x, *params], grad_out, allow_unused=True)
+            grads.update(zip(params, dparams))
+            return out.detach(), dx
+
         for b, thw, (state_f, state_g) in zip(reversed(ctx.blocks), reversed(ctx.thws), reversed(ctx.rng)):
             b.F.thw = thw
-            g_params = [p for p in b.G.parameters() if p.requires_grad]
-            f_params = [p for p in b.F.parameters() if p.requires_grad]
-            with torch.enable_grad(), torch.autocast(device_type, dtype=ac_dtype, enabled=ac_on):
-                y1 = y1.requires_grad_(True)
-                with _replay_rng(state_g, y1.device):
-                    g = b.drop_path(b.G(y1))
-                dg = torch.autograd.grad(g, [y1, *g_params], dy2, allow_unused=True)
+            g, dg = recompute(b.G, b.drop_path, y1, state_g, dy2)  # y2 = x2 + G(y1)
             with torch.no_grad():
-                x2 = (y2 - g).detach()
-                dy1 = dy1 + dg[0]
-            with torch.enable_grad(), torch.autocast(device_type, dtype=ac_dtype, enabled=ac_on):
-                x2 = x2.requires_grad_(True)
-                with _replay_rng(state_f, x2.device):
-                    f = b.drop_path(b.F(x2))
-                df = torch.autograd.grad(f, [x2, *f_params], dy1, allow_unused=True)
+                x2, dy1 = y2 - g, dy1 + dg
+            f, df = recompute(b.F, b.drop_path, x2, state_f, dy1)  # y1 = x1 + F(x2)
             with torch.no_grad():
-                x1 = (y1 - f).detach()
-                dy2 = dy2 + df[0]
-            for p, gp in zip(g_params + f_params, list(dg[1:]) + list(df[1:])):
-                grads[p] = gp
+                x1, dy2 = y1 - f, dy2 + df
             y1, y2 = x1, x2
             del g, f
         params = [p for blk in ctx.blocks for p in blk.parameters() if p.requires_grad]

@@ -25,9 +25,10 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         os.chmod(tmp, 0o644 & ~mask)
         os.replace(tmp, path)
     except BaseException as e:
+        full = _no_space(e, path.parent)  # measured before the partial file is removed: the disk is full now
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if _no_space(e, path.parent):
+        if full:
             from tabench import TabenchError
 
             raise TabenchError(f"no space left on {path.parent} (writing {path.name})") from None
@@ -35,13 +36,14 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
 
 
 def _no_space(e: BaseException, folder: Path) -> bool:
-    """A write that failed because the disk is full: ENOSPC, or torch.save's 'file write failed' with no room left."""
+    """A write that failed because the disk is full: ENOSPC, or a RuntimeError of torch.save's zip writer
+    ('file write failed', or 'unexpected pos' when a short write went unnoticed) with no room left."""
     import errno
     import shutil
 
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
-    if isinstance(e, RuntimeError) and "write failed" in str(e):
+    if isinstance(e, RuntimeError) and ("write failed" in str(e) or "unexpected pos" in str(e)):
         with contextlib.suppress(OSError):
             return shutil.disk_usage(folder).free < 1 << 20
     return False

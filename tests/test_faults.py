@@ -314,3 +314,28 @@ def test_classes_without_video_are_one_warning_line_per_split():
     assert _grouped_warnings(ws) == [
         "set 1 train: no video of 48 fine classes: 5 'c5', 6 'c6', 7 'c7' and 45 more", "something else",
         "set 2 val: no video of fine class 7 'x'"]
+
+
+def test_full_disk_during_torch_save_is_one_line(tmp_path, monkeypatch):
+    """torch.save's zip writer does not raise ENOSPC: a short write shows up as 'unexpected pos' (seen on a
+    full tmpfs); with the disk full that is the one line, with room left the error is not hidden."""
+    import shutil
+    from collections import namedtuple
+
+    import torch
+
+    from tabench.train import save_checkpoint
+
+    def short_write(obj, f, *a, **k):
+        Path(f).write_bytes(b"PK" * 100)
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 13760 vs 13656")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(torch, "save", short_write)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(600 << 10, 600 << 10, 0))
+    with pytest.raises(TabenchError, match=f"no space left on {tmp_path} \\(writing last.pt\\)"):
+        save_checkpoint(tmp_path / "last.pt", {"x": 1})
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(1 << 40, 0, 1 << 40))
+    with pytest.raises(RuntimeError, match="unexpected pos"):
+        save_checkpoint(tmp_path / "last.pt", {"x": 1})

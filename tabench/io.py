@@ -56,3 +56,19 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def torch_load_reason(e: BaseException) -> str:
+    """One short line for why `torch.load(weights_only=True)` refused a file; torch's own message is a dozen
+    lines with terminal colour codes, and its one useful line (what it refused) comes last."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()
+    if not text:
+        return type(e).__name__
+    if "WeightsUnpickler error:" in text:
+        detail = next((ln.strip() for ln in text.split("WeightsUnpickler error:", 1)[1].splitlines() if ln.strip()),
+                      "")
+        detail = detail.split(". Please use", 1)[0]
+        return f"weights_only loading refuses it: {detail}"[:200]
+    return text.splitlines()[0][:200]

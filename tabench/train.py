@@ -360,7 +360,9 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # a truncated or foreign file
-        raise TabenchError(f"{path}: not a readable tabench checkpoint ({type(e).__name__})") from None
+        from tabench.io import torch_load_reason
+
+        raise TabenchError(f"{path}: not a readable tabench checkpoint ({torch_load_reason(e)})") from None
 
 
 def load_trained_model(run_dir: str | Path, which: str = "last", device="cpu") -> tuple[nn.Module, dict]:

@@ -339,3 +339,26 @@ def test_full_disk_during_torch_save_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(1 << 40, 0, 1 << 40))
     with pytest.raises(RuntimeError, match="unexpected pos"):
         save_checkpoint(tmp_path / "last.pt", {"x": 1})
+
+
+class _NotTensors:
+    def __reduce__(self):
+        return (print, ("unpickled",))
+
+
+def test_refused_checkpoint_is_one_short_line_naming_what_was_refused(tmp_path):
+    """torch's weights_only refusal is a dozen lines with terminal colour codes; the error keeps the line that
+    says what was refused."""
+    import torch
+
+    from tabench.models.weights import read_checkpoint
+
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "config.json").write_text("{}")
+    torch.save({"state": _NotTensors()}, tmp_path / "hf" / "pytorch_model.bin")
+    with pytest.raises(TabenchError) as e:
+        read_checkpoint(tmp_path / "hf")
+    msg = str(e.value)
+    assert "\x1b" not in msg and "\n" not in msg and len(msg) < 300
+    assert "weights_only loading refuses it: Unsupported global: GLOBAL builtins.print" in msg or \
+        "weights_only loading refuses it: Unsupported global: GLOBAL print" in msg

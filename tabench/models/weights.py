@@ -189,8 +189,9 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], P
     except TabenchError:
         raise
     except Exception as e:  # torch.load raises many types on a non-checkpoint (UnpicklingError, IndexError, ...)
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise TabenchError(f"{p}: not a readable PyTorch checkpoint ({msg[:160]})") from e
+        from tabench.io import torch_load_reason
+
+        raise TabenchError(f"{p}: not a readable PyTorch checkpoint ({torch_load_reason(e)})") from None
     return extract_state_dict(ckpt, str(p)), p
 
 

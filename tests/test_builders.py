@@ -264,3 +264,27 @@ def test_out_must_not_be_an_unrelated_folder(ssv2, tmp_path):
     with pytest.raises(TabenchError, match="not a tabench dataset"):
         from tabench.data.build_ssv2 import build_ssv2_ta
         build_ssv2_ta(ssv2, other)
+
+
+def test_k400_paper_splits_select_exactly_the_papers_videos_and_report_the_missing(kinetics, tmp_path, capsys):
+    """--paper-splits DIR (the paper's dataset_splits/): only the listed videos, in their split; the ones the
+    user's copy lacks are reported (not annotated, missing file)."""
+    splits = tmp_path / "dataset_splits" / "k400_ta" / "coarse_classes"
+    splits.mkdir(parents=True)
+    (splits / "train_set1_coarse.txt").write_text(
+        f"train/{clip_name('aaaaaaaaaaa', 10, 20)} 3\ntrain/{clip_name('ddddddddddd', 30, 40)} 3\n"
+        f"train/{clip_name('zzzzzzzzzzz', 0, 10)} 3\n")  # listed, file missing; listed, not in the user's CSVs
+    (splits / "val_set1_coarse.txt").write_text(f"val/{clip_name('hhhhhhhhhhh', 3, 13)} 3\n")
+    (splits / "train_set2_coarse.txt").write_text("")
+    out = tmp_path / "k400ta"
+    main(["build", "k400-ta", "--kinetics-root", str(kinetics), "--out", str(out), "--paper-splits",
+          str(tmp_path / "dataset_splits")])
+    ids = sorted((e.split, e.meta["youtube_id"]) for e in read_manifest(out))
+    assert ids == [("train", "aaaaaaaaaaa"), ("val", "hhhhhhhhhhh")]  # the others are not in the paper's splits
+    rep = json.loads((out / "build_report.json").read_text())["paper_splits"]
+    assert rep["listed"] == 4 and rep["selected"] == 2
+    assert rep["not_in_annotations"] == ["zzzzzzzzzzz_000000_000010"]
+    assert rep["missing_videos"] == ["ddddddddddd_000030_000040"]
+    assert "your copy lacks 2" in capsys.readouterr().out
+    assert main(["build", "k400-ta", "--kinetics-root", str(kinetics), "--out", str(tmp_path / "x"),
+                 "--paper-splits", str(tmp_path / "nothing")]) == 2

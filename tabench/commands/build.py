@@ -17,6 +17,9 @@ def _common(p) -> None:
                         "video, unknown label or class without video")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes probing videos with PyAV (default: all CPU cores)")
+    p.add_argument("--paper-splits", default=None, metavar="DIR",
+                   help="the paper's dataset_splits/ folder: take exactly the videos of its split files (in their "
+                        "split) and report which of them your copy lacks (build_report.json, paper_splits)")
     p.add_argument("--no-probe", action="store_true",
                    help="skip probing every video (first frame decoded, frames counted against the header); faster; "
                         "bad files are then found by the check benchmark/train run before training")
@@ -49,11 +52,13 @@ def _run_k400(args) -> int:
     from tabench.data.build_k400 import build_k400_ta
 
     return _exit_code(build_k400_ta(args.kinetics_root, args.out, link=args.link, strict=args.strict,
-                                    workers=args.workers, probe=not args.no_probe))
+                                    workers=args.workers, probe=not args.no_probe,
+                                    paper_splits=args.paper_splits))
 
 
 def _run_ssv2(args) -> int:
     from tabench.data.build_ssv2 import build_ssv2_ta
 
     return _exit_code(build_ssv2_ta(args.ssv2_root, args.out, link=args.link, strict=args.strict,
-                                    workers=args.workers, probe=not args.no_probe))
+                                    workers=args.workers, probe=not args.no_probe,
+                                    paper_splits=args.paper_splits))

@@ -130,16 +130,73 @@ def check_out_dir(out: Path) -> None:
         raise TabenchError(f"--out {out} is a non-empty folder that is not a tabench dataset; choose an empty or new folder")
 
 
+PAPER_SPLIT_DIRS = ("coarse_classes", "fine_classes")
+_PAPER_SPLIT_FILE = re.compile(r"^(train|val)_set([12])_(coarse|fine)\.txt$")
+
+
+@dataclass
+class PaperSplits:
+    """The videos of the paper's split files (`dataset_splits/<dataset>/coarse_classes/{train,val}_set{1,2}_coarse.txt`,
+    `path label` lines), by file stem: stem -> (split, set, "file:line")."""
+
+    folder: Path
+    videos: dict[str, tuple[str, int, str]]
+
+
+def read_paper_splits(folder: str | Path, dataset_dir: str) -> PaperSplits:
+    """Read the paper's split files for one dataset from its `dataset_splits/` folder (or the dataset's own
+    folder in it, e.g. `dataset_splits/k400_ta`). The coarse files are used; the fine files list the same
+    videos and are read only where no coarse file exists."""
+    folder = Path(folder)
+    for cand in (folder / dataset_dir, folder / "dataset_splits" / dataset_dir, folder):
+        if any((cand / d).is_dir() for d in PAPER_SPLIT_DIRS):
+            base = cand
+            break
+    else:
+        raise TabenchError(f"--paper-splits {folder}: no {dataset_dir}/coarse_classes/ or {dataset_dir}/fine_classes/ "
+                           "folder (pass the paper's dataset_splits/ folder)")
+    videos: dict[str, tuple[str, int, str]] = {}
+    for d in PAPER_SPLIT_DIRS:
+        files = sorted(p for p in (base / d).glob("*.txt") if _PAPER_SPLIT_FILE.match(p.name)) if (base / d).is_dir() else []
+        if not files:
+            continue
+        for p in files:
+            split, set_id, _ = _PAPER_SPLIT_FILE.match(p.name).groups()
+            for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                path = line.split()[0]
+                stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                videos.setdefault(stem, (split, int(set_id), f"{p.name}:{lineno}"))
+        break
+    if not videos:
+        raise TabenchError(f"--paper-splits {base}: no {{train,val}}_set{{1,2}}_{{coarse,fine}}.txt split files")
+    return PaperSplits(base, videos)
+
+
 def build(tax: Taxonomy, annotations: list[Annotation], index: VideoIndex, out: Path, *, link: str = "symlink",
           strict: bool = False, workers: int | None = None, probe: bool = True, meta_columns=(),
-          file_hints=None, source: dict | None = None, log=print) -> dict:
+          file_hints=None, source: dict | None = None, log=print, paper_splits: PaperSplits | None = None) -> dict:
     """Match, find, probe, link and write; returns the report (also written to out/build_report.json).
-    Raises TabenchError under `strict` when anything was missing, unreadable, duplicated or unknown."""
+    Raises TabenchError under `strict` when anything was missing, unreadable, duplicated or unknown.
+    With `paper_splits`, only the videos of the paper's split files are taken (in their split); the report's
+    `paper_splits` says which of them the annotations lack and which were annotated but not found."""
     if link not in LINK_MODES:
         raise TabenchError(f"--link must be one of {', '.join(LINK_MODES)}, got {link!r}")
     from tabench.outputs import claim
 
     claim(out, "dataset", tax.name)  # never replace another kind of dataset's manifest, or mix into a run
+    paper_report = None
+    if paper_splits is not None:
+        listed = paper_splits.videos
+        annotated = {a.keys[0] for a in annotations}
+        other_split = [{"video": a.keys[0], "annotation": a.where, "paper_split": listed[a.keys[0]][0],
+                        "split": a.split} for a in annotations
+                       if a.keys[0] in listed and listed[a.keys[0]][0] != a.split]
+        annotations = [a for a in annotations if a.keys[0] in listed and listed[a.keys[0]][0] == a.split]
+        not_annotated = sorted(stem for stem in listed if stem not in annotated)
+        paper_report = {"folder": str(paper_splits.folder), "listed": len(listed),
+                        "not_in_annotations": not_annotated, "in_another_split": other_split}
     official = {norm_label(x): x for x in official_labels(tax.name)}
     by_label = {norm_label(src): f for src, f in tax.by_source_label().items()}
     not_in_dataset: Counter = Counter()
@@ -209,8 +266,20 @@ def build(tax: Taxonomy, annotations: list[Annotation], index: VideoIndex, out: 
     problems = {"missing_videos": len(missing), "unreadable_videos": len(unreadable),
                 "duplicate_annotations": len(duplicates), "unknown_labels": sum(unknown.values()),
                 "empty_classes": len(empty)}
+    if paper_report is not None:
+        paper_report["missing_videos"] = [m["video"] for m in missing]
+        paper_report["unreadable_videos"] = [u["path"] for u in unreadable]
+        paper_report["selected"] = len(entries)
+        paper_report["set_mismatch"] = [{"video": a.keys[0], "set": fine.set,
+                                         "paper_set": paper_splits.videos[a.keys[0]][1]}
+                                        for a, fine, _ in kept if paper_splits.videos[a.keys[0]][1] != fine.set]
+        lacking = len(paper_report["not_in_annotations"]) + len(missing) + len(unreadable)
+        log(f"paper splits: {len(entries)} of the {paper_report['listed']} listed videos taken; your copy lacks "
+            f"{lacking} ({len(paper_report['not_in_annotations'])} not in the annotations, {len(missing)} missing "
+            f"files, {len(unreadable)} unreadable; listed in build_report.json, paper_splits)")
     report = {
         "dataset": tax.name, "out": str(out), "link": link, "strict": strict, "probed": probe,
+        "paper_splits": paper_report,
         "source": source or {},
         "totals": {"annotations": len(annotations), "videos": len(entries),
                    "not_in_dataset": sum(not_in_dataset.values()), **problems},

@@ -13,7 +13,8 @@ import csv
 from pathlib import Path
 
 from tabench import TabenchError
-from tabench.data._build_common import Annotation, VideoIndex, build, check_out_dir, find_file
+from tabench.data._build_common import (Annotation, VideoIndex, build, check_out_dir, find_file,
+                                        read_paper_splits)
 from tabench.taxonomy import load
 
 REQUIRED_COLUMNS = ("label", "youtube_id", "time_start", "time_end")
@@ -69,7 +70,7 @@ def find_annotation_files(root: Path) -> dict[str, Path]:
 
 
 def build_k400_ta(kinetics_root, out, link: str = "symlink", strict: bool = False, workers: int | None = None,
-                  probe: bool = True, log=print) -> dict:
+                  probe: bool = True, log=print, paper_splits=None) -> dict:
     """Build K400-TA into `out`; returns the build report (see tabench.data._build_common.build)."""
     root, out = Path(kinetics_root), Path(out)
     if not root.is_dir():
@@ -84,6 +85,10 @@ def build_k400_ta(kinetics_root, out, link: str = "symlink", strict: bool = Fals
     def hints(a: Annotation):  # prefer a copy in the annotation's split and class folder
         return (*SPLIT_FOLDERS[a.split], a.label)
 
+    selected = read_paper_splits(paper_splits, "k400_ta") if paper_splits else None
+    if selected is not None:
+        log(f"paper splits: {len(selected.videos)} videos listed in {selected.folder}")
     return build(load("k400-ta"), annotations, index, out, link=link, strict=strict, workers=workers, probe=probe,
                  meta_columns=("youtube_id", "time_start", "time_end"), file_hints=hints,
-                 source={"root": str(root.resolve()), "annotations": {k: str(v) for k, v in files.items()}}, log=log)
+                 source={"root": str(root.resolve()), "annotations": {k: str(v) for k, v in files.items()}}, log=log,
+                 paper_splits=selected)

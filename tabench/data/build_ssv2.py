@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from tabench import TabenchError
-from tabench.data._build_common import Annotation, VideoIndex, build, check_out_dir
+from tabench.data._build_common import Annotation, VideoIndex, build, check_out_dir, read_paper_splits
 from tabench.taxonomy import load
 
 KINDS = {"train": "train", "val": "validation"}
@@ -73,7 +73,7 @@ def read_labels(path: Path) -> dict:
 
 
 def build_ssv2_ta(ssv2_root, out, link: str = "symlink", strict: bool = False, workers: int | None = None,
-                  probe: bool = True, log=print) -> dict:
+                  probe: bool = True, log=print, paper_splits=None) -> dict:
     """Build SSv2-TA into `out`; returns the build report (see tabench.data._build_common.build)."""
     root, out = Path(ssv2_root), Path(out)
     if not root.is_dir():
@@ -93,5 +93,9 @@ def build_ssv2_ta(ssv2_root, out, link: str = "symlink", strict: bool = False, w
     log(f"found {len(index)} video files under {root}")
     source = {"root": str(root.resolve()), "annotations": {k: str(v) for k, v in files.items()},
               "labels_file": str(labels_file) if labels_file else None, "labels_in_labels_file": n_labels}
+    selected = read_paper_splits(paper_splits, "ssv2_ta") if paper_splits else None
+    if selected is not None:
+        log(f"paper splits: {len(selected.videos)} videos listed in {selected.folder}")
     return build(load("ssv2-ta"), annotations, index, out, link=link, strict=strict, workers=workers, probe=probe,
-                 meta_columns=("video_id", "ssv2_label"), source=source, log=log)
+                 meta_columns=("video_id", "ssv2_label"), source=source, log=log,
+                 paper_splits=selected)

@@ -362,3 +362,29 @@ def test_refused_checkpoint_is_one_short_line_naming_what_was_refused(tmp_path):
     assert "\x1b" not in msg and "\n" not in msg and len(msg) < 300
     assert "weights_only loading refuses it: Unsupported global: GLOBAL builtins.print" in msg or \
         "weights_only loading refuses it: Unsupported global: GLOBAL print" in msg
+
+
+def test_data_check_names_mis_sized_syn_ta_videos_and_bad_metadata_cells(clean, tmp_path, capsys):
+    """A Syn-TA manifest has no width/height columns: its frame size comes from synth.json. A 64x36 video in a
+    112-px dataset, and a num_frames cell that is not a number, are named (both were passed as OK before)."""
+    from tabench.synth.generate import frame_size
+
+    d = tmp_path / "d"
+    shutil.copytree(clean, d)
+    w, h = frame_size(32)
+    rows = [e.path for e in read_manifest(d)]
+    for rel in rows:
+        _write_mp4(d / rel, np.full((12, h, w, 3), 90, np.uint8))
+    (d / "synth.json").write_text(json.dumps({"generator": "tabench synth generate", "options": {"size": 32}}))
+    assert cli.main(["data", "check", str(d), "--json"]) == 0
+    capsys.readouterr()
+    _write_mp4(d / rows[0], np.full((12, 36, 64, 3), 90, np.uint8))
+    lines = (d / "manifest.csv").read_text().splitlines()
+    bad_row = next(i for i, ln in enumerate(lines) if ln.split(",")[0] == rows[1])
+    lines[bad_row] = lines[bad_row].rsplit(",", 1)[0] + ",twelve"
+    (d / "manifest.csv").write_text("\n".join(lines) + "\n")
+    assert cli.main(["data", "check", str(d), "--json"]) == 1
+    named = {p["path"]: p for p in json.loads(capsys.readouterr().out)["problems"]}
+    assert set(named) == {rows[0], rows[1]}, named
+    assert named[rows[0]]["kind"] == "mis-sized" and "synth.json" in named[rows[0]]["detail"]
+    assert named[rows[1]]["kind"] == "manifest" and "twelve" in named[rows[1]]["detail"]

@@ -7,7 +7,9 @@ wrong with it as a `Problem` of one of these kinds:
   missing     the file is not there
   unreadable  it does not open as a video (zero bytes, random bytes, a picture), or decoding fails midway
   truncated   it decodes to fewer frames than its container lists, or than manifest.csv's `num_frames` says
-  mis-sized   its frames are not the size its header (or the manifest's `width` / `height`) gives
+  mis-sized   its frames are not the size its header gives, or not the manifest's `width` / `height` (for a
+              generated Syn-TA, whose manifest has no such columns: the frame size of DATA/synth.json's `size`)
+  manifest    its manifest row's `num_frames` / `width` / `height` is not a positive whole number
 
 `check_videos` runs it over many files in a process pool with a progress bar; `verify_dataset` is the check that
 `tabench benchmark` / `tabench train` run before training, cached in DATA/.tabench/verified.json per manifest
@@ -24,9 +26,9 @@ from pathlib import Path
 
 from tabench import TabenchError
 
-PROBLEM_KINDS = ("missing", "unreadable", "truncated", "mis-sized")
+PROBLEM_KINDS = ("missing", "unreadable", "truncated", "mis-sized", "manifest")
 CACHE_FILE = ".tabench/verified.json"
-CHECK_VERSION = 1  # bump when inspect_video's verdicts change, to invalidate cached ones
+CHECK_VERSION = 2  # bump when inspect_video's verdicts change, to invalidate cached ones
 
 
 @dataclass(frozen=True)
@@ -42,19 +44,52 @@ class Problem:
         return f"{self.path}: {self.kind} ({self.detail})"
 
 
-def _int_or_none(v) -> int | None:
-    try:
-        n = int(str(v).strip())
-    except (TypeError, ValueError):
+def _positive_int(v) -> int | None:
+    """A metadata cell as a positive int; None when empty; ValueError when it is something else."""
+    text = "" if v is None else str(v).strip()
+    if text == "":
         return None
-    return n if n > 0 else None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise ValueError(text)
+    return n
 
 
-def expectations(entry) -> dict:
-    """What the manifest row says about its file (metadata columns written by the producers), if anything."""
+def dataset_frame_size(root: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) a generated Syn-TA was rendered at (from DATA/synth.json options.size), else None."""
+    try:
+        size = json.loads((Path(root) / "synth.json").read_text(encoding="utf-8")).get("options", {}).get("size")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(size, int) or size <= 0:
+        return None
+    from tabench.synth.generate import frame_size
+
+    try:
+        return frame_size(size)
+    except TabenchError:
+        return None
+
+
+def expectations(entry, frame_size: tuple[int, int] | None = None) -> dict:
+    """What the manifest row says about its file (metadata columns written by the producers), if anything;
+    `frame_size` is the dataset's (width, height) where the rows lack those columns. A cell that is not a
+    positive whole number is named under "bad" (a manifest problem, never silently ignored)."""
     meta = getattr(entry, "meta", {}) or {}
-    return {"frames": _int_or_none(meta.get("num_frames")), "width": _int_or_none(meta.get("width")),
-            "height": _int_or_none(meta.get("height"))}
+    exp: dict = {"bad": []}
+    for key, col in (("frames", "num_frames"), ("width", "width"), ("height", "height")):
+        try:
+            exp[key] = _positive_int(meta.get(col))
+        except ValueError as e:
+            exp[key] = None
+            exp["bad"].append(f"{col} {str(e)!r}")
+    if frame_size and exp["width"] is None and exp["height"] is None and not exp["bad"]:
+        exp["width"], exp["height"] = frame_size
+        exp["size_from"] = "synth.json"
+    return exp
 
 
 def inspect_video(path: str | os.PathLike, frames: int | None = None, width: int | None = None,
@@ -106,7 +141,12 @@ def inspect_video(path: str | os.PathLike, frames: int | None = None, width: int
 
 def _inspect_job(job: tuple) -> tuple[str, tuple[str, str] | None, list]:
     rel, path, exp, fast = job
-    verdict = inspect_video(path, exp["frames"], exp["width"], exp["height"], fast=fast)
+    if exp.get("bad"):
+        verdict = ("manifest", f"manifest.csv row has {', '.join(exp['bad'])}: not a positive whole number")
+    else:
+        verdict = inspect_video(path, exp["frames"], exp["width"], exp["height"], fast=fast)
+        if verdict is not None and verdict[0] == "mis-sized" and exp.get("size_from"):
+            verdict = (verdict[0], verdict[1].replace("manifest.csv", "synth.json size"))
     try:
         st = os.stat(path)
         stamp = [st.st_size, st.st_mtime_ns]
@@ -120,7 +160,8 @@ def check_videos(root: str | os.PathLike, entries, fast: bool = False, workers: 
     """Inspect the files of `entries` (manifest rows) in parallel. Returns (problems in manifest order,
     {path: [size, mtime_ns] or None} of every file checked)."""
     root = Path(root)
-    jobs = [(e.path, str(root / e.path), expectations(e), fast) for e in entries]
+    frame_size = dataset_frame_size(root)
+    jobs = [(e.path, str(root / e.path), expectations(e, frame_size), fast) for e in entries]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     results: dict = {}
     bar = None

@@ -268,20 +268,30 @@ def run_benchmark(cfg: dict, data: str | Path, out: str | Path, level: str = "co
     # every video both directions will use, decoded before anything trains (cached per manifest)
     selections = [(s, split) for s in (1, 2) for split in ("train", "val")]
     problems = check_videos_before_training(cfg, dataset, selections, dist_env()[0])
+    created = not out.exists()
     if is_main():
         out.mkdir(parents=True, exist_ok=True)
         if inputs is not None:
             _record_inputs(out, inputs)
     t_all = time.time()
-    for k in (1, 2):
-        if direction_done(out, k):
+    try:
+        for k in (1, 2):
+            if direction_done(out, k):
+                if is_main():
+                    print(f"train set {k}: finished earlier, skipping", flush=True)
+                continue
             if is_main():
-                print(f"train set {k}: finished earlier, skipping", flush=True)
-            continue
-        if is_main():
-            print(f"train set {k}: training {cfg['model']} on Set {k} ({level})", flush=True)
-        train(cfg, data, k, out / f"train{k}", level=level, resume=True)
-        evaluate_direction(cfg, data, out, k, level)
+                print(f"train set {k}: training {cfg['model']} on Set {k} ({level})", flush=True)
+            train(cfg, data, k, out / f"train{k}", level=level, resume=True)
+            evaluate_direction(cfg, data, out, k, level)
+    except TabenchError:
+        # refused before anything was saved (an unknown model_kwargs key, unusable --weights): leave no run
+        # folder behind that this call made, so a refused command changes nothing on disk
+        if created and is_main() and not _has_progress(out):
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if task == "retrieval":
         for k in (1, 2):
             if not retrieval_done(out, k):

@@ -203,6 +203,11 @@ def test_a_run_that_saved_nothing_is_not_tied_to_the_settings_it_failed_with(cle
     assert cli.main(args + ["--set", "model_kwargs.bogus=1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "has no argument 'bogus'" in err and len(err.splitlines()) == 1
+    assert not run.exists()  # the refused command left no run folder behind
+    run.mkdir()
+    assert cli.main(args + ["--set", "model_kwargs.bogus=1"]) == 2  # into a folder that was there: it stays
+    capsys.readouterr()
+    assert run.is_dir()
     fixed = config.resolve(overrides=dict(model="r3d_tiny", epochs=1, frames=4, size=32))
     assert _check_same_config(run, fixed, clean, "coarse") is not None  # to be recorded, not refused
     (run / "train1").mkdir(exist_ok=True)

@@ -11,8 +11,16 @@ import sys
 from tabench import TabenchError, __version__
 
 
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the command and the fault (argparse prints the whole usage block first,
+    20 lines for `benchmark`, which hides the one that matters); `--help` still shows everything."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tabench",
         description="Motion transferability benchmark: Syn-TA, K400-TA, SSv2-TA; known vs unknown context.",
     )

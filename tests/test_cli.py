@@ -28,3 +28,12 @@ def test_help_everywhere(capsys):
 def test_console_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "tabench", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("tabench ")
+
+
+def test_a_usage_error_is_one_line_naming_the_command(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["benchmark", "--data", "d", "--out", "o", "--level", "bogus"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("tabench benchmark: error: argument --level")
+    assert "see tabench benchmark --help" in err

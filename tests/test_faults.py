@@ -393,3 +393,17 @@ def test_data_check_names_mis_sized_syn_ta_videos_and_bad_metadata_cells(clean, 
     assert set(named) == {rows[0], rows[1]}, named
     assert named[rows[0]]["kind"] == "mis-sized" and "synth.json" in named[rows[0]]["detail"]
     assert named[rows[1]]["kind"] == "manifest" and "twelve" in named[rows[1]]["detail"]
+
+
+def test_clips_too_short_for_a_class_are_refused_before_rendering(tmp_path, capsys):
+    """`synth generate --frames 8` crashed after 235 of 500 videos on two projectiles shot one after the other."""
+    out = tmp_path / "syn"
+    args = ["synth", "generate", "--out", str(out), "--frames", "8", "--train-per-class", "1", "--val-per-class", "0",
+            "--size", "32", "--background", "plain", "--no-progress", "--classes",
+            "shooting_two_projectiles_from_same_position_to_opposite_corner,single_object_falling_straight_down_without_changing_direction"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Shooting two projectiles from same position" in err and "needs at least" in err
+    assert not out.exists()  # refused before anything was written
+    need = int(err.split("needs at least ")[1].split(";")[0])
+    assert need > 8

@@ -264,11 +264,16 @@ def plan_video(job: Job, opts: Options, pools: BackgroundPools) -> VideoPlan:
 
 def run_motion(vp: VideoPlan, fps: int, attempt: int = 0) -> Clip:
     from tabench.synth.motions import MotionContext, get_motion
+    from tabench.synth.motions._layout import LayoutError
 
     slug = vp.job.fine.slug
     shapes = SET_SHAPES[vp.job.fine.set]
     ctx = MotionContext(vp.job.fine.set, shapes, vp.num_frames, fps, vp.camera)
-    clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION, attempt), ctx)
+    try:
+        clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION, attempt), ctx)
+    except LayoutError as e:  # a length check_short_clips' samples passed but this seed does not
+        raise TabenchError(f"{vp.job.fine.name!r}, video seed {vp.seed}: {e} with {vp.num_frames} frames; "
+                           "raise --frames / --max-frames (videos written so far are kept)") from None
     if clip.num_frames != vp.num_frames:
         raise RuntimeError(f"motion program {slug!r} returned {clip.num_frames} frames, expected {vp.num_frames}")
     used = {s.shape for f in clip.frames for s in f.values()}
@@ -477,6 +482,37 @@ def check_programs(fines: list[Fine]) -> None:
                            f"{shown}; choose classes that have one with --classes")
 
 
+def check_short_clips(fines: list[Fine], opts: Options, seeds: int = 6) -> None:
+    """Clips shorter than the default range may be too short for a class's motion (two projectiles shot one
+    after the other do not fit in 8 frames): try each selected class at the shortest length asked for, before
+    anything is rendered, and name the classes that cannot be laid out with the length they need."""
+    shortest = opts.frames[0] if opts.frames else FRAMES_MIN
+    if opts.max_frames:
+        shortest = min(shortest, opts.max_frames)
+    if shortest >= FRAMES_MIN:
+        return
+    from tabench.synth.motions import MotionContext, get_motion
+    from tabench.synth.motions._layout import LayoutError
+
+    def fits(f: Fine, n: int) -> bool:
+        ctx = MotionContext(f.set, SET_SHAPES[f.set], n, opts.fps)
+        try:
+            for seed in range(seeds):
+                get_motion(f.slug)(np.random.default_rng([seed, n]), ctx)
+        except LayoutError:
+            return False
+        return True
+
+    short = []
+    for f in fines:
+        if not fits(f, shortest):
+            need = next((n for n in range(shortest + 1, FRAMES_MIN + 1) if fits(f, n)), FRAMES_MIN)
+            short.append(f"{f.name!r} needs at least {need}")
+    if short:
+        raise TabenchError(f"clips of {shortest} frames are too short for {len(short)} selected classes: "
+                           f"{'; '.join(short)}; raise --frames / --max-frames or leave them out with --classes")
+
+
 def _check_config(root: Path, opts: Options, pools: BackgroundPools) -> None:
     """A run may resume or extend a folder only with the options that decide its videos' content."""
     path = root / "synth.json"
@@ -572,6 +608,7 @@ def generate(opts: Options, progress: bool = True, log=None) -> Summary:
     tax = load("syn-ta")
     fines = select_classes(tax, opts.classes)
     check_programs(fines)
+    check_short_clips(fines, opts)
     pools = load_pools(opts.background, opts.backgrounds, log)
     root = Path(opts.out)
     from tabench.outputs import claim

@@ -122,13 +122,17 @@ def offstage_x(y: float, side: int, camera=None, z: float = 0.6, reach_: float =
     raise RuntimeError(f"no x on side {side} of lane y={y} is out of view of {camera}")  # a bug in the family
 
 
+class LayoutError(RuntimeError):
+    """No valid layout was found: a bug in a program, or a clip too short for the class's motion."""
+
+
 def draw(rng: np.random.Generator, sample: Callable[[], tuple], what: str, tries: int = 500):
     """Call `sample()` until it returns a result whose last element (ok flag) is true; return the rest."""
     for _ in range(tries):
         *result, ok = sample()
         if ok:
             return result[0] if len(result) == 1 else tuple(result)
-    raise RuntimeError(f"could not draw a valid layout for {what} in {tries} tries")  # a bug, not user input
+    raise LayoutError(f"could not draw a valid layout for {what} in {tries} tries")
 
 
 # ----- checks used while drawing layouts ------------------------------------------------------------------

@@ -1118,11 +1118,13 @@ def test_shooting_one_projectile(slug, kind):
         (shot,) = ids(clip)  # no launcher or any other object
         start, end, _ = _flight(clip, shot)
         assert np.linalg.norm(pos(clip, shot)[0, :2] - start) < 1e-9  # rests where it is shot from
+        # no camera in the context: the front view's axes (right +x, forward +y); see test_synth_visibility
+        # for the on-screen direction from the videos' own cameras
         if kind == "diagonal":
-            assert abs(end[0] - start[0]) > 4.5 and abs(end[1] - start[1]) > 3.5
+            assert abs(end[0] - start[0]) > 2.2 and abs(end[1] - start[1]) > 3.6  # across and into depth
         else:
             sign = 1 if kind == "left_to_right" else -1
-            assert sign * start[0] < -2.2 and sign * end[0] > 2.2 and abs(end[1] - start[1]) < 0.6
+            assert sign * start[0] < -2.0 and sign * end[0] > 2.0 and abs(end[1] - start[1]) < 1e-9
 
 
 def test_shooting_two_projectiles_from_same_position():
@@ -1132,7 +1134,7 @@ def test_shooting_two_projectiles_from_same_position():
         flights = [_flight(clip, i) for i in shots]
         (s1, e1, t1), (s2, e2, t2) = flights
         assert np.allclose(s1, s2) and t1 != t2  # same place, one after the other
-        assert abs(e1[0] - s1[0]) > 4.0 and abs(e1[1] - s1[1]) > 3.0  # to the opposite corner ...
+        assert abs(e1[0] - s1[0]) > 1.9 and abs(e1[1] - s1[1]) > 3.1  # to the opposite corner ...
         assert np.linalg.norm(e1 - e2) < 1.8  # ... and the second lands beside the first
 
 
@@ -1141,7 +1143,7 @@ def test_shooting_two_projectiles_switching_corners():
         a, b = ids(clip)
         (sa, ea, ta), (sb, eb, tb) = _flight(clip, a), _flight(clip, b)
         assert np.allclose(ea, sb) and np.allclose(eb, sa)  # switched
-        assert abs(sa[0] - sb[0]) > 4.5 and abs(sa[1] - sb[1]) > 3.5  # opposite corners
+        assert abs(sa[0] - sb[0]) > 2.2 and abs(sa[1] - sb[1]) > 3.6  # opposite corners
         assert abs(ta - tb) <= 1
 
 

@@ -136,3 +136,53 @@ def test_arriving_and_departing_objects_start_or_end_out_of_view(slug):
         end = 0 if "arriving" in slug else -1
         assert cov.alone[end].sum() == 0, (slug, cam.azimuth_deg)  # nothing of the movers in view
         assert cov.alone[-1 - end].sum() > 0  # and on screen at the other end
+
+
+PROJECTILE_LEVEL = {"shooting_projectile_from_right_corner_to_left_corner": -1,
+                    "shooting_projectile_from_left_corner_to_right_corner": 1}
+PROJECTILE_DIAGONAL = ("shooting_projectile_from_one_corner_to_opposite_corner",
+                       "shooting_two_projectiles_from_same_position_to_opposite_corner",
+                       "shooting_two_projectiles_from_opposite_corners_switching_their_positions")
+
+
+def _flight_on_screen(slug, view, n=24):
+    """Per video of `slug` in `view` (the generator's own plans and cameras): the first projectile's
+    on-screen move from the first to the last frame, read from the sidecar's projected boxes and depths:
+    (dx / width, angle above the horizontal in degrees, depth at the start / depth at the end)."""
+    from tabench.synth.generate import run_motion, sidecar
+
+    w, h = frame_size(112)
+    opts, pools, f = Options(out="unused", background="plain"), load_pools("plain", None), TAX.by_slug(slug)
+    out = []
+    for k in range(n):
+        vp = plan_video(Job(f, "train", 2 * k + (view == "front")), opts, pools)
+        assert vp.view == view
+        frames = sidecar(TAX, vp, run_motion(vp, opts.fps), w, h, opts)["frames"]
+        (a,), (b,) = ([o for o in fr if o["id"] == 0] for fr in (frames[0], frames[-1]))
+        (ax, ay), (bx, by) = ((np.add(o["box"][:2], o["box"][2:]) / 2) for o in (a, b))
+        out.append(((bx - ax) / w, np.degrees(np.arctan2(abs(by - ay), abs(bx - ax))), a["depth"] / b["depth"]))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("view", ["elevated", "front"])
+def test_projectiles_fly_as_named_on_screen_from_both_views(view):
+    """'right/left corner to left/right corner' flies level across the picture at one distance from the
+    camera, in the named direction; 'one corner to the opposite corner' crosses the picture diagonally
+    from above and, from the nearly level front view, flies into or out of the picture (its distance, so
+    its size, changes by 1.4x or more), so it never looks like the Set-1 right-to-left class. (Before the
+    corners were the camera's, an elevated camera at azimuth 45 saw right-to-left fly 40 degrees
+    diagonally, and some diagonal flights flew 5 degrees off level from both views.)"""
+    for slug, sign in PROJECTILE_LEVEL.items():
+        s = _flight_on_screen(slug, view)
+        assert (sign * s[:, 0] > 0.2).all(), slug  # the named way, a fifth of the picture or more
+        assert s[:, 1].max() < 3.0, slug  # level on screen
+        assert np.allclose(s[:, 2], 1.0, atol=0.02), slug  # same distance: no size change
+    for slug in PROJECTILE_DIAGONAL:
+        s = _flight_on_screen(slug, view)
+        assert (np.abs(s[:, 0]) > 0.08).all(), slug  # across the picture too
+        if view == "elevated":
+            assert s[:, 1].min() > 25.0, slug  # corner to opposite corner of the picture
+        else:
+            assert np.abs(np.log(s[:, 2])).min() > np.log(1.4), slug  # into / out of the picture
+        assert (s[:, 0] > 0).any() and (s[:, 0] < 0).any(), slug  # either way across, between videos
+        assert (s[:, 2] > 1).any() and (s[:, 2] < 1).any(), slug  # towards and away from the camera

@@ -231,17 +231,7 @@ def tokenizer_from_bpe_gz(bpe_path: Path):
 
 def tokenizer_near(path: Path):
     """A CLIP tokenizer stored next to a checkpoint file (OpenAI's .pt, a method's released checkpoint), or None."""
-    from transformers import AutoTokenizer, CLIPTokenizer
-
-    folder = path.parent
-    for cand in (folder / "tokenizer", folder):
-        if (cand / "tokenizer_config.json").is_file() or (cand / "tokenizer.json").is_file():
-            return AutoTokenizer.from_pretrained(cand, local_files_only=True)
-        if (cand / "vocab.json").is_file() and (cand / "merges.txt").is_file():
-            return CLIPTokenizer(str(cand / "vocab.json"), str(cand / "merges.txt"), pad_token="!")
-    for gz in sorted(folder.glob("bpe_simple_vocab*.txt.gz")):
-        return tokenizer_from_bpe_gz(gz)
-    return None
+    return _tokenizer_in(path.parent, subfolder_first=True)
 
 
 # ------------------------------------------------------------------------------------------ CLIP
@@ -532,11 +522,14 @@ def openai_config_from_hf_keys(sd: dict) -> dict:
         projection_dim=int(sd["visual_projection.weight"].shape[0]))
 
 
-def _tokenizer_in(folder: Path):
-    """A CLIP tokenizer stored in `folder` (tokenizer files, vocab.json + merges.txt, or OpenAI's bpe .gz), or None."""
+def _tokenizer_in(folder: Path, subfolder_first: bool = False):
+    """A CLIP tokenizer stored in `folder` or its `tokenizer/` (tokenizer files, vocab.json + merges.txt, or
+    OpenAI's bpe .gz), or None. Next to a checkpoint file the `tokenizer/` folder wins; in a model folder the
+    folder's own files do (what `save_pretrained` writes there)."""
     from transformers import AutoTokenizer, CLIPTokenizer
 
-    for cand in (folder, folder / "tokenizer"):
+    cands = (folder / "tokenizer", folder) if subfolder_first else (folder, folder / "tokenizer")
+    for cand in cands:
         if (cand / "tokenizer_config.json").is_file() or (cand / "tokenizer.json").is_file():
             return AutoTokenizer.from_pretrained(cand, local_files_only=True)
         if (cand / "vocab.json").is_file() and (cand / "merges.txt").is_file():

@@ -186,3 +186,37 @@ def test_projectiles_fly_as_named_on_screen_from_both_views(view):
             assert np.abs(np.log(s[:, 2])).min() > np.log(1.4), slug  # into / out of the picture
         assert (s[:, 0] > 0).any() and (s[:, 0] < 0).any(), slug  # either way across, between videos
         assert (s[:, 2] > 1).any() and (s[:, 2] < 1).any(), slug  # towards and away from the camera
+
+
+def _most_travel_on_screen(slug, view, n=16):
+    """Per video of `slug` in `view`: the largest on-screen travel of any object (extent of its projected
+    box centre over the clip, in frame widths), from the sidecar."""
+    from tabench.synth.generate import run_motion, sidecar
+
+    w, h = frame_size(112)
+    opts, pools, f = Options(out="unused", background="plain"), load_pools("plain", None), TAX.by_slug(slug)
+    out = []
+    for k in range(n):
+        vp = plan_video(Job(f, "train", 2 * k + (view == "front")), opts, pools)
+        tracks: dict = {}
+        for fr in sidecar(TAX, vp, run_motion(vp, opts.fps), w, h, opts)["frames"]:
+            for o in fr:
+                tracks.setdefault(o["id"], []).append(np.add(o["box"][:2], o["box"][2:]) / 2 / w)
+        out.append(max(float(np.linalg.norm(np.ptp(np.array(c), axis=0))) for c in tracks.values()))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("slug,least", [
+    ("single_object_teleporting_from_one_corner_to_another", 0.18),
+    ("single_object_teleporting_from_one_corner_to_another_while_another_object_is_in_the_center", 0.18),
+    ("two_objects_together_in_one_corner_then_one_teleports_to_other_corner", 0.18),
+    ("single_object_cloning_into_two_identical_objects_both_going_in_different_directions", 0.1),
+    ("one_object_moving_towards_multiple_stationary_objects_but_not_colliding", 0.08),
+])
+def test_the_named_move_shows_on_screen_from_the_front(slug, least):
+    """From the nearly level front view a move in depth hardly moves on screen: a teleport from a front to
+    a back corner on one side (it read as fading out and back in place: 0.05 of the picture), clones parting
+    towards and away from the camera (0.04), an approach of 0.4-1.0 units (0.02). These layouts are now
+    re-drawn or longer, so every video shows the move."""
+    for view in ("front", "elevated"):
+        assert _most_travel_on_screen(slug, view).min() > least, (slug, view)

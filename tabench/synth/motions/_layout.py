@@ -14,6 +14,7 @@ from tabench import TabenchError
 from tabench.synth.motions import MotionContext
 from tabench.synth.motions._geometry import unit
 from tabench.synth.motions._tracks import Track
+from tabench.synth.scene import STAGE_PER_PAPER_UNIT, orbit_camera
 
 SIZE_RANGE = (0.45, 0.7)  # half-extent of an ordinary object: clearly visible at 112 px
 # A shape turned about z reaches further than its half-extent (a cube's corner: size * sqrt(2)); layouts
@@ -136,6 +137,27 @@ def draw(rng: np.random.Generator, sample: Callable[[], tuple], what: str, tries
 
 
 # ----- checks used while drawing layouts ------------------------------------------------------------------
+# The camera programs check on-screen layouts against when their context has none: the front view from the
+# middle of the paper's ranges (azimuth 90, distance 35, height 7.5 paper units).
+DEFAULT_CAMERA = orbit_camera("front", 90.0, 35.0 * STAGE_PER_PAPER_UNIT, 7.5 * STAGE_PER_PAPER_UNIT)
+
+
+def screen_xy(ctx: MotionContext, ground_points, z: float = 0.5) -> np.ndarray:
+    """Picture positions (N, 2) of ground points (at height z) seen by the video's camera, in units of the
+    frame width (x right, y down). Programs whose named motion must show on screen from every view (a
+    teleport, clones parting, a slow approach) check their layout with it: from the nearly level front
+    view a move in depth hardly moves on screen."""
+    cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
+    p = np.atleast_2d(np.asarray(ground_points, float))
+    return cam.project(np.c_[p[:, :2], np.full(len(p), z)], 16, 9)[:, :2] / 16.0
+
+
+def screen_shift(ctx: MotionContext, a, b, z: float = 0.5) -> float:
+    """How far apart two ground points are on screen, in frame widths (see `screen_xy`)."""
+    pa, pb = screen_xy(ctx, np.stack([np.asarray(a, float)[:2], np.asarray(b, float)[:2]]), z)
+    return float(np.linalg.norm(pb - pa))
+
+
 def clearance(tracks: list[Track], pairs=None) -> float:
     """Smallest free space between two objects over the clip (centre distance minus both reaches, see
     `reach`), counting only frames where both exist and are visible."""

@@ -1,6 +1,9 @@
 """Teleporting (coarse class 19): an object fades out in one place and fades in somewhere else, with no
 travel in between. While it is gone (opacity reaches 0) the object is absent from the frames, and its
-position changes only then. Fades and the gap last a few percent of the clip and at least 2 frames each."""
+position changes only then. Fades and the gap last a few percent of the clip and at least 2 frames each.
+A single jump spans at least MIN_JUMP of the picture from the video's own camera: from the nearly level front
+view a jump between a front and a back corner on the same side hardly moves on screen and reads as the object
+fading out and back in place (disappearing / appearing), so such layouts are re-drawn."""
 from __future__ import annotations
 
 import itertools
@@ -8,12 +11,14 @@ import itertools
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import clearance, corner, draw, on_stage, pick_shapes, rand_yaw, reach
+from tabench.synth.motions._layout import (clearance, corner, draw, on_stage, pick_shapes, rand_yaw, reach,
+                                          screen_shift)
 from tabench.synth.motions._timing import min_span, progress, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
 
 CORNERS = ((-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0))  # (sx, sy): front left, front right, ...
+MIN_JUMP = 0.2  # frame widths on screen
 
 
 def _timing(rng, ctx) -> dict:
@@ -35,42 +40,48 @@ def _stay(t, shape, color, size, rot, where):
     return Track(shape, color, np.tile(where, (len(t), 1)), size, rotation=rot)
 
 
-def _corner_jumps(rng, ctx, moves, extra_center: bool = False, what: str = "teleporting"):
-    """Objects start at the corners in `moves` (corner index -> corner index) and all teleport at once; with
-    `extra_center` an object stands still in the middle of the stage."""
+def _corner_jumps(rng, ctx, moves, extra_center: bool = False, what: str = "teleporting", min_jump: float = 0.0):
+    """Objects start at the corners in `moves` (corner index -> corner index, or a function of rng drawing
+    them) and all teleport at once; every jump spans `min_jump` frame widths on screen; with `extra_center`
+    an object stands still in the middle of the stage."""
     t = times(ctx)
-    n = len(moves) + int(extra_center)
+    n = (1 if callable(moves) else len(moves)) + int(extra_center)  # a drawn `moves` is one jump
     shapes, colors = pick_shapes(rng, ctx, n), distinct_colors(rng, n)
     rots = [rand_yaw(rng) for _ in range(n)]
     tm = _timing(rng, ctx)
 
     def sample():
+        mv = moves(rng) if callable(moves) else moves
         spots = [corner(rng, *c) for c in CORNERS]
         sizes = rng.uniform(0.4, 0.6, n)
         tracks = [_teleporter(t, shapes[k], colors[k], sizes[k], rots[k], spots[a], spots[b], tm)
-                  for k, (a, b) in enumerate(moves)]
-        params = dict(moves=[list(m) for m in moves], corners=[spots[i] for i in range(4)], sizes=sizes,
+                  for k, (a, b) in enumerate(mv)]
+        params = dict(moves=[list(m) for m in mv], corners=[spots[i] for i in range(4)], sizes=sizes,
                       shapes=shapes, **tm)
         if extra_center:
             mid = np.array([rng.uniform(-0.3, 0.3), rng.uniform(0.0, 0.6)])
             tracks.append(_stay(t, shapes[-1], colors[-1], rng.uniform(0.5, 0.7), rots[-1], mid))
             params["center_object"] = mid
-        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.2
+        seen = all(screen_shift(ctx, spots[a], spots[b]) >= min_jump for a, b in mv)
+        return tracks, params, seen and on_stage(tracks) and clearance(tracks) > 0.2
 
     tracks, params = draw(rng, sample, what)
     return to_clip(tracks, params)
 
 
+def _one_jump(rng):
+    a = int(rng.integers(4))
+    return [(a, (a + int(rng.integers(1, 4))) % 4)]
+
+
 @motion("single_object_teleporting_from_one_corner_to_another")
 def teleport_corner(rng, ctx):
-    a = int(rng.integers(4))
-    return _corner_jumps(rng, ctx, [(a, (a + int(rng.integers(1, 4))) % 4)])
+    return _corner_jumps(rng, ctx, _one_jump, min_jump=MIN_JUMP)
 
 
 @motion("single_object_teleporting_from_one_corner_to_another_while_another_object_is_in_the_center")
 def teleport_corner_around_center(rng, ctx):
-    a = int(rng.integers(4))
-    return _corner_jumps(rng, ctx, [(a, (a + int(rng.integers(1, 4))) % 4)], extra_center=True)
+    return _corner_jumps(rng, ctx, _one_jump, extra_center=True, min_jump=MIN_JUMP)
 
 
 @motion("two_objects_in_opposite_corners_switch_places_by_teleporting")
@@ -106,10 +117,12 @@ def teleport_one_of_pair(rng, ctx):
         inward = -np.sign(home) * axis
         beside = home + inward * (reach(shapes[0]) * sizes[0] + reach(shapes[1]) * sizes[1] + rng.uniform(0.1, 0.25))
         order = [home, beside] if rng.random() < 0.5 else [beside, home]
-        tracks = [_teleporter(t, shapes[0], colors[0], sizes[0], rots[0], order[0], corner(rng, *CORNERS[dst]), tm),
+        there = corner(rng, *CORNERS[dst])
+        tracks = [_teleporter(t, shapes[0], colors[0], sizes[0], rots[0], order[0], there, tm),
                   _stay(t, shapes[1], colors[1], sizes[1], rots[1], order[1])]
         params = dict(from_corner=src, to_corner=dst, sizes=sizes, start_positions=order, shapes=shapes, **tm)
-        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.05
+        seen = screen_shift(ctx, order[0], there) >= MIN_JUMP
+        return tracks, params, seen and on_stage(tracks) and clearance(tracks) > 0.05
 
     tracks, params = draw(rng, sample, "one of a pair teleporting")
     return to_clip(tracks, params)

@@ -86,20 +86,8 @@ def hf_clip_to_tabench(sd: dict) -> dict:
     for key, value in sd.items():
         if key.endswith("position_ids"):
             continue
-        if key.startswith("vision_model.encoder.layers."):
-            out["visual.layers." + key[len("vision_model.encoder.layers."):]] = value
-        elif key.startswith("vision_model.embeddings."):
-            out["visual." + key[len("vision_model."):]] = value
-        elif key.startswith(("vision_model.pre_layrnorm.", "vision_model.pre_layernorm.")):
-            out["visual.pre_layrnorm." + key.rsplit(".", 1)[1]] = value
-        elif key.startswith("vision_model.post_layernorm."):
-            out["visual.post_layernorm." + key.rsplit(".", 1)[1]] = value
-        elif key == "visual_projection.weight":
-            out["visual.proj.weight"] = value
-        elif key.startswith("text_model."):
-            out["text." + key] = value
-        elif key == "text_projection.weight":
-            out["text.projection.weight"] = value
+        if (core := clip_io.hf_clip_key(key)) is not None:
+            out[core] = value
         elif key == "logit_scale":
             out[key] = value
         else:

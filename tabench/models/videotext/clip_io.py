@@ -434,6 +434,26 @@ def official_xclip_to_hf(sd: dict) -> dict:
     return out
 
 
+def hf_clip_key(key: str) -> str | None:
+    """The tabench core key (`visual.*` FrameViT, `text.*` CLIPText) of a transformers CLIP key of the two towers
+    or their projections; None for any other key (each caller decides what else its layout may hold)."""
+    if key.startswith("vision_model.encoder.layers."):
+        return "visual.layers." + key[len("vision_model.encoder.layers."):]
+    if key.startswith("vision_model.embeddings."):
+        return "visual." + key[len("vision_model."):]
+    if key.startswith(("vision_model.pre_layrnorm.", "vision_model.pre_layernorm.")):
+        return "visual.pre_layrnorm." + key.rsplit(".", 1)[1]
+    if key.startswith("vision_model.post_layernorm."):
+        return "visual.post_layernorm." + key.rsplit(".", 1)[1]
+    if key == "visual_projection.weight":
+        return "visual.proj.weight"
+    if key.startswith("text_model."):
+        return "text." + key
+    if key == "text_projection.weight":
+        return "text.projection.weight"
+    return None
+
+
 def hf_xclip_to_tabench(sd: dict, with_text: bool = True) -> dict:
     """Map transformers' XCLIPModel keys onto tabench's `XCLIP` (videotext/xclip.py) keys."""
     out = {}
@@ -442,22 +462,9 @@ def hf_xclip_to_tabench(sd: dict, with_text: bool = True) -> dict:
             continue
         if m := re.match(r"^vision_model\.encoder\.layers\.(\d+)\.(message_fc|message_ln|message_attn)\.(.+)$", key):
             out[f"{m.group(2)}.{m.group(1)}.{m.group(3)}"] = value
-        elif key.startswith("vision_model.encoder.layers."):
-            out["visual.layers." + key[len("vision_model.encoder.layers."):]] = value
-        elif key.startswith("vision_model.embeddings."):
-            out["visual." + key[len("vision_model."):]] = value
-        elif key.startswith("vision_model.pre_layernorm."):
-            out["visual.pre_layrnorm." + key.rsplit(".", 1)[1]] = value
-        elif key.startswith("vision_model.post_layernorm."):
-            out["visual.post_layernorm." + key.rsplit(".", 1)[1]] = value
-        elif key == "visual_projection.weight":
-            out["visual.proj.weight"] = value
-        elif key.startswith("text_model."):
-            if with_text:
-                out["text." + key] = value
-        elif key == "text_projection.weight":
-            if with_text:
-                out["text.projection.weight"] = value
+        elif (core := hf_clip_key(key)) is not None:
+            if with_text or not core.startswith("text."):
+                out[core] = value
         elif key.startswith("mit.encoder.layers."):
             out["mit.layers." + key[len("mit.encoder.layers."):]] = value
         elif key.startswith("prompts_visual_layernorm."):

@@ -280,3 +280,57 @@ def test_failed_fetch_suggests_alternatives(monkeypatch):
     with pytest.raises(TabenchError, match="apt-get/dpkg-deb are not available"):
         B.load_pools("realistic")
     assert B.load_pools("plain").mode == "plain"
+
+
+def test_paper_timing_fixes_each_class_length_and_default_stays_random():
+    """--timing paper: every video of a class has the class's length from the paper's scripts (the same
+    duration at another fps), so the motion has one speed; the default draws a length per video."""
+    from tabench.synth.backgrounds import load_pools
+    from tabench.synth.motions._timing import PAPER_FRAMES
+    from tabench.taxonomy import load
+
+    tax, pools = load("syn-ta"), load_pools("plain", None)
+    paper, default = G.Options(out="x", timing="paper"), G.Options(out="x")
+    assert default.timing == "default" and "timing" not in default.content_key(pools)  # old datasets resume
+    assert paper.content_key(pools)["timing"] == "paper"
+    lengths = {}
+    for fine in tax.fine:
+        n = {G.plan_video(G.Job(fine, split, i), paper, pools).num_frames for split in ("train", "val") for i in range(4)}
+        assert n == {PAPER_FRAMES[fine.slug][0]}, fine.slug  # fixed per class, in both views and splits
+        lengths[fine.slug] = n.pop()
+        drawn = {G.plan_video(G.Job(fine, "train", i), default, pools).num_frames for i in range(8)}
+        assert len(drawn) > 1, fine.slug  # the default: random per video
+    assert len(set(lengths.values())) >= 8 and 100 <= np.mean(list(lengths.values())) <= 115
+    arriving = tax.by_slug("single_object_arriving")
+    assert G.plan_video(G.Job(arriving, "train", 0), G.Options(out="x", timing="paper", fps=12), pools).num_frames == 30
+    assert {src for _, src in PAPER_FRAMES.values()} <= {"frame_end", "animation", "coarse", "typical"}
+
+
+@gl
+def test_paper_timing_is_recorded_in_synth_json_and_sidecars(whole, tmp_path, capsys):
+    from tabench.synth.motions._timing import PAPER_FRAMES
+
+    doc = json.loads((whole / "synth.json").read_text())
+    assert doc["timing"] == "default" and "timing" not in doc["options"]
+    side = json.loads(next((whole / "videos").rglob("*.json")).read_text())
+    assert side["timing"] == {"mode": "default", "frames": None, "max_frames": 12}
+    out = tmp_path / "paper"
+    args = ["synth", "generate", "--out", str(out), "--classes", "single_object_falling_straight_down_without_changing_direction",
+            "--train-per-class", "2", "--val-per-class", "0", "--size", "32", "--background", "plain",
+            "--no-progress", "--timing", "paper"]
+    assert main(args) == 0
+    doc = json.loads((out / "synth.json").read_text())
+    assert doc["timing"] == "paper" and doc["options"]["timing"] == "paper"
+    sides = [json.loads(p.read_text()) for p in sorted((out / "videos").rglob("*.json"))]
+    want = PAPER_FRAMES["single_object_falling_straight_down_without_changing_direction"]
+    assert len(sides) == 2 and {s["view"] for s in sides} == {"elevated", "front"}
+    for s in sides:
+        assert s["num_frames"] == want[0] == len(s["frames"])
+        assert s["timing"] == {"mode": "paper", "paper_frames_24fps": want[0], "source": want[1]}
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert {int(r["num_frames"]) for r in rows} == {want[0]}
+    assert main([*args[:-2], "--timing", "default"]) == 2  # resuming with the other timing is refused
+    assert "different timing" in capsys.readouterr().err
+    assert main([*args, "--max-frames", "16"]) == 2  # paper lengths are not capped
+    err = capsys.readouterr().err
+    assert "--timing paper" in err and "Traceback" not in err

@@ -48,6 +48,10 @@ def register(subparsers) -> None:
                    help="video names: tabench's (videos/<coarse>/<fine-slug>/<split>_<index>.mp4) or the paper's "
                         "(<coarse>/<coarse><N>[_front]_id_<i>.mp4, ids 1-30 train and 31-50 val, each id in both "
                         "views, plus the paper's split files under splits/coarse_classes/ and splits/fine_classes/)")
+    g.add_argument("--timing", choices=("default", "paper"), default="default",
+                   help="clip lengths: default, a random length per video with the motion stretched to it; paper, "
+                        "each class one fixed length and speed as in the paper's Blender scripts (the length then "
+                        "names the class: see docs/synth.md)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=_generate)
 
@@ -93,7 +97,7 @@ def _generate(args) -> int:
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None,
         seed=args.seed, workers=args.workers, shard=parse_shard(args.shard), background=args.background,
         backgrounds=args.backgrounds, annotations=parse_list(args.annotations, ANNOTATIONS, "--annotations"),
-        prune=args.prune, naming=args.naming)
+        prune=args.prune, naming=args.naming, timing=args.timing)
     s = generate(opts, progress=not args.no_progress)
     fps = s.timing.frames / s.seconds if s.seconds > 0 else 0.0
     print(f"{args.out}: {s.rendered} videos rendered, {s.skipped} already there (of {s.planned} in this run); "

@@ -35,6 +35,7 @@ from tabench.taxonomy import Fine, Taxonomy, load
 
 ANNOTATIONS = ("masks", "depth")
 NAMINGS = ("tabench", "paper")
+TIMINGS = ("default", "paper")  # default: random length per video, motion stretched; paper: a length per class
 MIN_SIZE, MAX_SIZE = 32, 1080
 # Clip length as in the paper: 60 to 250 frames, mean ~105, standard deviation ~46.
 FRAMES_MIN, FRAMES_MAX, FRAMES_EXTRA_MEAN = 60, 250, 46.0
@@ -81,6 +82,7 @@ class Options:
     annotations: tuple[str, ...] = ()
     prune: bool = False  # drop manifest rows of videos outside the current counts (else the manifest only grows)
     naming: str = "tabench"  # "paper": the paper's video names and split files (tabench.synth.paper)
+    timing: str = "default"  # "paper": each class its fixed length and speed (motions._timing.PAPER_FRAMES)
 
     def content_key(self, pools: BackgroundPools) -> dict:
         """The options that change a video's pixels or sidecar (a resumed run must use the same)."""
@@ -89,6 +91,8 @@ class Options:
                "background": self.background, "background_pool": pools.fingerprint()}
         if self.naming != "tabench":  # only then, so datasets generated before the option still resume
             key["naming"] = self.naming
+        if self.timing != "default":  # likewise
+            key["timing"] = self.timing
         return key
 
 
@@ -146,6 +150,11 @@ def validate(opts: Options) -> None:
         raise TabenchError("--max-frames must be >= 1")
     if opts.workers < 1:
         raise TabenchError("--workers must be >= 1")
+    if opts.timing not in TIMINGS:
+        raise TabenchError(f"--timing must be one of {', '.join(TIMINGS)}, got {opts.timing!r}")
+    if opts.timing == "paper" and (opts.frames or opts.max_frames):
+        raise TabenchError("--timing paper gives each class its paper length: drop --frames / --max-frames "
+                           "(or use --timing default)")
     if opts.naming not in NAMINGS:
         raise TabenchError(f"--naming must be one of {', '.join(NAMINGS)}, got {opts.naming!r}")
     if opts.naming == "paper":
@@ -206,7 +215,12 @@ def _rng(vseed: int, stream: int, attempt: int = 0) -> np.random.Generator:
     return np.random.default_rng([vseed, stream] if attempt == 0 else [vseed, stream, attempt])
 
 
-def num_frames(vseed: int, opts: Options) -> int:
+def num_frames(vseed: int, opts: Options, slug: str | None = None) -> int:
+    """The clip length: the class's paper length under --timing paper, else drawn per video."""
+    if opts.timing == "paper":
+        from tabench.synth.motions._timing import paper_frames
+
+        return paper_frames(slug, opts.fps)
     rng = _rng(vseed, STREAM_FRAMES)
     if opts.frames:
         n = int(rng.integers(opts.frames[0], opts.frames[1] + 1))
@@ -259,7 +273,7 @@ def plan_video(job: Job, opts: Options, pools: BackgroundPools) -> VideoPlan:
         bg = Background("photo", placement, image_path=im.file)
         info = {"kind": "photo", **im.record()}
     info.update(placement=placement)
-    return VideoPlan(job, vseed, view, num_frames(vseed, opts), cam, bg, info)
+    return VideoPlan(job, vseed, view, num_frames(vseed, opts, job.fine.slug), cam, bg, info)
 
 
 def run_motion(vp: VideoPlan, fps: int, attempt: int = 0) -> Clip:
@@ -376,6 +390,7 @@ def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, o
         "visibility": vis,
         "background": _jsonable(vp.background_info),
         "width": width, "height": height, "fps": opts.fps, "num_frames": clip.num_frames,
+        "timing": _timing_record(job.fine.slug, opts),
         "shapes": shapes,
         "colors": colors,
         "params": _jsonable(clip.params),
@@ -383,6 +398,15 @@ def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, o
                       "beyond the frame",
         "frames": frames,
     }
+
+
+def _timing_record(slug: str, opts: Options) -> dict:
+    """How the clip length was chosen (sidecar "timing")."""
+    if opts.timing == "paper":
+        from tabench.synth.motions._timing import PAPER_FRAMES
+
+        return {"mode": "paper", "paper_frames_24fps": PAPER_FRAMES[slug][0], "source": PAPER_FRAMES[slug][1]}
+    return {"mode": "default", "frames": list(opts.frames) if opts.frames else None, "max_frames": opts.max_frames}
 
 
 def sidecar_path(video: Path) -> Path:
@@ -489,6 +513,10 @@ def check_short_clips(fines: list[Fine], opts: Options, seeds: int = 6) -> None:
     shortest = opts.frames[0] if opts.frames else FRAMES_MIN
     if opts.max_frames:
         shortest = min(shortest, opts.max_frames)
+    if opts.timing == "paper":
+        from tabench.synth.motions._timing import paper_frames
+
+        shortest = min(paper_frames(f.slug, opts.fps) for f in fines) if fines else FRAMES_MIN
     if shortest >= FRAMES_MIN:
         return
     from tabench.synth.motions import MotionContext, get_motion
@@ -504,6 +532,17 @@ def check_short_clips(fines: list[Fine], opts: Options, seeds: int = 6) -> None:
         return True
 
     short = []
+    if opts.timing == "paper":  # each class its own length (shorter than the default range only at a low --fps)
+        from tabench.synth.motions._timing import paper_frames
+
+        for f in fines:
+            n = paper_frames(f.slug, opts.fps)
+            if n < FRAMES_MIN and not fits(f, n):
+                short.append(f"{f.name!r} gets {n} frames at --fps {opts.fps}")
+        if short:
+            raise TabenchError(f"--timing paper is too short for {len(short)} selected classes: {'; '.join(short)}; "
+                               "raise --fps or leave them out with --classes")
+        return
     for f in fines:
         if not fits(f, shortest):
             need = next((n for n in range(shortest + 1, FRAMES_MIN + 1) if fits(f, n)), FRAMES_MIN)
@@ -522,12 +561,13 @@ def _check_config(root: Path, opts: Options, pools: BackgroundPools) -> None:
             old = json.loads(path.read_text(encoding="utf-8")).get("options", {})
         except json.JSONDecodeError:
             old = {}
-        diff = sorted(k for k in key if old.get(k) != key[k])
+        diff = sorted(k for k in set(key) | set(old) if old.get(k) != key.get(k))  # an option left out is its default
         if old and diff:
             raise TabenchError(f"{root} was generated with different {', '.join(diff)} "
                                f"({'; '.join(f'{k}: {old.get(k)!r}' for k in diff if k != 'background_pool')}); "
                                "use the same options to resume, or another --out")
-    atomic_write_json(path, {"generator": "tabench synth generate", "tabench_version": __version__, "options": key})
+    atomic_write_json(path, {"generator": "tabench synth generate", "tabench_version": __version__, "options": key,
+                             "timing": opts.timing})
 
 
 def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPools) -> list[VideoEntry]:

@@ -211,12 +211,13 @@ def _most_travel_on_screen(slug, view, n=16):
     ("single_object_teleporting_from_one_corner_to_another_while_another_object_is_in_the_center", 0.18),
     ("two_objects_together_in_one_corner_then_one_teleports_to_other_corner", 0.18),
     ("single_object_cloning_into_two_identical_objects_both_going_in_different_directions", 0.1),
+    ("single_object_cloning_into_one_identical_object_and_another_object_with_different_colour", 0.04),
     ("one_object_moving_towards_multiple_stationary_objects_but_not_colliding", 0.08),
 ])
 def test_the_named_move_shows_on_screen_from_the_front(slug, least):
     """From the nearly level front view a move in depth hardly moves on screen: a teleport from a front to
     a back corner on one side (it read as fading out and back in place: 0.05 of the picture), clones parting
-    towards and away from the camera (0.04), an approach of 0.4-1.0 units (0.02). These layouts are now
-    re-drawn or longer, so every video shows the move."""
+    towards and away from the camera (0.04; 0.02 for the recoloured clone), an approach of 0.4-1.0 units
+    (0.02). These layouts are now re-drawn or longer, so every video shows the move."""
     for view in ("front", "elevated"):
         assert _most_travel_on_screen(slug, view).min() > least, (slug, view)

@@ -57,15 +57,29 @@ def _born_at(t, t_birth: float) -> float:
     return float(t[np.searchsorted(t, t_birth)])
 
 
+def _parting(rng, ctx, ends, least: float) -> np.ndarray:
+    """A random ground direction d for which the two places `ends(d)` are at least `least` frame widths
+    apart on screen from the video's camera: from the nearly level front view, clones parting along the
+    line of sight would stand one behind the other."""
+    for _ in range(500):
+        d = _unit(rng.uniform(0, 2 * np.pi))
+        if screen_shift(ctx, *ends(d)) >= least:
+            return d
+    raise RuntimeError("no direction parts the clones on screen")  # a bug in the camera family
+
+
 @motion("single_object_cloning_into_two_identical_objects_both_going_in_same_direction")
 def cloning_two_same_direction(rng, ctx):
     """Split sideways, then both travel the same way side by side."""
     t = timeline(ctx.num_frames)
     obj = _object(rng, ctx)
-    d = _unit(rng.uniform(0, 2 * np.pi))
-    perp = np.array([-d[1], d[0]])
     half = obj["size"] * FOOTPRINT + GAP / 2 + rng.uniform(0.1, 0.3)
     travel = rng.uniform(2.0, 3.0)
+    # side by side on screen (not one behind the other) and travelling visibly across the picture
+    d = _parting(rng, ctx, lambda d: (half * np.array([-d[1], d[0]]), -half * np.array([-d[1], d[0]])), 0.06)
+    while screen_shift(ctx, [0.0, 0.0], travel * d) < 0.1:
+        d = _parting(rng, ctx, lambda d: (half * np.array([-d[1], d[0]]), -half * np.array([-d[1], d[0]])), 0.06)
+    perp = np.array([-d[1], d[0]])
     offsets = np.array([half * perp, -half * perp, half * perp + travel * d, -half * perp + travel * d, [0, 0]])
     origin = _origin(rng, offsets)
     tc = _born_at(t, rng.uniform(0.15, 0.3))
@@ -142,8 +156,8 @@ def cloning_identical_and_recoloured(rng, ctx):
     t = timeline(ctx.num_frames)
     obj = _object(rng, ctx)
     obj["color"], other = distinct_colors(rng, 2)
-    d = _unit(rng.uniform(0, 2 * np.pi))
     half = obj["size"] * FOOTPRINT + GAP / 2 + rng.uniform(0.3, 0.6)
+    d = _parting(rng, ctx, lambda d: (half * d, -half * d), 0.12)
     origin = _origin(rng, np.array([half * d, -half * d, [0, 0]]))
     tc = _born_at(t, rng.uniform(0.2, 0.35))
     te = tc + rng.uniform(0.3, 0.45)

@@ -300,10 +300,12 @@ def test_paper_timing_fixes_each_class_length_and_default_stays_random():
         lengths[fine.slug] = n.pop()
         drawn = {G.plan_video(G.Job(fine, "train", i), default, pools).num_frames for i in range(8)}
         assert len(drawn) > 1, fine.slug  # the default: random per video
-    assert len(set(lengths.values())) >= 8 and 100 <= np.mean(list(lengths.values())) <= 115
+    # the scripts' lengths have the paper's statistics (105 frames on average, std ~46)
+    assert len(set(lengths.values())) >= 8 and abs(np.mean(list(lengths.values())) - 105) < 2
+    assert abs(np.std(list(lengths.values())) - 46) < 2
     arriving = tax.by_slug("single_object_arriving")
     assert G.plan_video(G.Job(arriving, "train", 0), G.Options(out="x", timing="paper", fps=12), pools).num_frames == 30
-    assert {src for _, src in PAPER_FRAMES.values()} <= {"frame_end", "animation", "coarse", "typical"}
+    assert {src for _, src in PAPER_FRAMES.values()} <= {"frame_end", "animation"}
 
 
 @gl

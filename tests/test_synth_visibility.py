@@ -221,3 +221,15 @@ def test_the_named_move_shows_on_screen_from_the_front(slug, least):
     (0.02). These layouts are now re-drawn or longer, so every video shows the move."""
     for view in ("front", "elevated"):
         assert _most_travel_on_screen(slug, view).min() > least, (slug, view)
+
+
+def test_every_class_passes_the_rule_at_its_paper_length():
+    """Under --timing paper each class has its script's length (20-301 frames): one front video per class
+    (the harder view) passes the visibility rule at that length."""
+    opts = Options(out="unused", background="plain", timing="paper")
+    pools = load_pools("plain", None)
+    for fine in TAX.fine:
+        vp = plan_video(Job(fine, "train", 1), opts, pools)
+        assert vp.view == "front"
+        clip, rec = draw_scene(vp, TAX, opts.fps)
+        assert rec["passed"] and clip.num_frames == vp.num_frames, (fine.slug, rec)

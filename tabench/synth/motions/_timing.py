@@ -17,12 +17,10 @@ from tabench.synth.motions._util import smoothstep, timeline
 
 # ----- clip lengths of `synth generate --timing paper` ------------------------------------------------------
 # The paper's Blender scripts (Motion-Transfer, synta_generate_blender/<coarse>/<coarse><N>[_front].py) render
-# each class at one length and speed, at 24 fps: the scene's `frame_end` where a script sets it, else the end of
-# its animation. Per fine class: (frames at 24 fps, where the number comes from):
-#   "frame_end" / "animation": read from the class's front-view script;
-#   "coarse": the script was not read; the median of the read scripts of the same coarse class;
-#   "typical": no script of the coarse class was read; 120 frames, the scripts' most common length.
-# 36 of the 100 classes are read; the table's mean is 109.5 frames (std 37.5), the paper reports 105 (std ~46).
+# each class at one length and speed, at 24 fps, read here from each class's front-view script. Per fine class:
+# (frames at 24 fps, source): "frame_end", the scene's frame_end the script sets (frame_start is 1); "animation",
+# the end of its animation where the read part of the script did not show frame_end being set.
+# Over the 100 classes: mean 105.1 frames, std 46.5, 20-301 -- the paper reports 105 on average, std ~46.
 PAPER_FPS = 24
 PAPER_FRAMES: dict[str, tuple[int, str]] = {
     "single_object_appearing_by_increasing_opacity": (120, "animation"),  # appearing1
@@ -51,82 +49,82 @@ PAPER_FRAMES: dict[str, tuple[int, str]] = {
     "single_object_of_other_shape_changes_into_pyramid": (60, "frame_end"),  # changing_shape1
     "single_object_of_other_shape_changes_into_cube": (60, "frame_end"),  # changing_shape2
     "single_object_of_other_shape_changes_into_sphere": (60, "frame_end"),  # changing_shape3
-    "single_object_of_other_shape_changes_into_cylinder": (60, "coarse"),  # changing_shape4
-    "two_objects_changing_shapes_by_switching_with_each_other": (60, "coarse"),  # changing_shape5
-    "single_object_changing_into_another_shape_then_turning_back_to_original_shape": (60, "coarse"),  # changing_shape6
-    "single_object_cloning_into_two_identical_objects_both_going_in_same_direction": (120, "typical"),  # cloning1
-    "single_object_cloning_into_two_identical_objects_both_going_in_different_directions": (120, "typical"),  # cloning2
-    "single_object_cloning_into_multiple_identical_objects_one_by_one": (120, "typical"),  # cloning3
-    "single_object_cloning_into_multiple_identical_objects_at_once": (120, "typical"),  # cloning4
-    "single_object_cloning_into_one_identical_object_and_another_object_with_different_colour": (120, "typical"),  # cloning5
-    "single_object_departing": (120, "typical"),  # departing1
-    "multiple_objects_departing_simultaneously": (120, "typical"),  # departing2
-    "multiple_objects_departing_one_by_one": (120, "typical"),  # departing3
-    "single_object_departing_among_many_objects": (120, "typical"),  # departing4
-    "single_object_departing_beside_another_single_object": (120, "typical"),  # departing5
-    "single_object_departing_beside_another_single_object_then_coming_back_shortly": (120, "typical"),  # departing6
+    "single_object_of_other_shape_changes_into_cylinder": (60, "animation"),  # changing_shape4
+    "two_objects_changing_shapes_by_switching_with_each_other": (60, "animation"),  # changing_shape5
+    "single_object_changing_into_another_shape_then_turning_back_to_original_shape": (60, "animation"),  # changing_shape6
+    "single_object_cloning_into_two_identical_objects_both_going_in_same_direction": (80, "frame_end"),  # cloning1
+    "single_object_cloning_into_two_identical_objects_both_going_in_different_directions": (80, "frame_end"),  # cloning2
+    "single_object_cloning_into_multiple_identical_objects_one_by_one": (180, "frame_end"),  # cloning3
+    "single_object_cloning_into_multiple_identical_objects_at_once": (120, "frame_end"),  # cloning4
+    "single_object_cloning_into_one_identical_object_and_another_object_with_different_colour": (120, "frame_end"),  # cloning5
+    "single_object_departing": (60, "frame_end"),  # departing1
+    "multiple_objects_departing_simultaneously": (60, "frame_end"),  # departing2
+    "multiple_objects_departing_one_by_one": (301, "frame_end"),  # departing3
+    "single_object_departing_among_many_objects": (90, "frame_end"),  # departing4
+    "single_object_departing_beside_another_single_object": (60, "frame_end"),  # departing5
+    "single_object_departing_beside_another_single_object_then_coming_back_shortly": (160, "frame_end"),  # departing6
     "single_object_disappearing_by_decreasing_opacity": (120, "frame_end"),  # disappearing1
-    "multiple_objects_all_disappearing_simultaneously_by_decreasing_opacity": (120, "coarse"),  # disappearing2
-    "multiple_objects_all_disappearing_one_by_one_by_decreasing_opacity": (120, "coarse"),  # disappearing3
-    "multiple_objects_some_disappearing_and_some_remaining": (120, "coarse"),  # disappearing4
-    "small_single_object_expanding_into_medium_object": (120, "typical"),  # expanding1
-    "small_single_object_expanding_into_large_object": (120, "typical"),  # expanding2
-    "two_different_small_objects_expanding_into_similar_larger_size": (120, "typical"),  # expanding3
-    "two_same_small_objects_expanding_into_different_bigger_sizes": (120, "typical"),  # expanding4
+    "multiple_objects_all_disappearing_simultaneously_by_decreasing_opacity": (120, "frame_end"),  # disappearing2
+    "multiple_objects_all_disappearing_one_by_one_by_decreasing_opacity": (150, "frame_end"),  # disappearing3
+    "multiple_objects_some_disappearing_and_some_remaining": (70, "frame_end"),  # disappearing4
+    "small_single_object_expanding_into_medium_object": (60, "frame_end"),  # expanding1
+    "small_single_object_expanding_into_large_object": (60, "frame_end"),  # expanding2
+    "two_different_small_objects_expanding_into_similar_larger_size": (60, "frame_end"),  # expanding3
+    "two_same_small_objects_expanding_into_different_bigger_sizes": (60, "frame_end"),  # expanding4
     "single_object_falling_straight_down_without_changing_direction": (60, "frame_end"),  # falling1
-    "single_object_falling_down_in_a_zigzag_pattern": (60, "coarse"),  # falling2
-    "single_object_falling_at_an_angle": (60, "coarse"),  # falling3
-    "single_object_falling_at_a_curved_path": (60, "coarse"),  # falling4
-    "single_object_following_another_object_all_the_time_while_moving_in_a_straight_line": (120, "typical"),  # following1
-    "single_object_following_another_object_for_some_time_while_moving_in_straight_line_then_follows_another_path": (120, "typical"),  # following2
-    "multiple_objects_following_one_object_all_the_time_in_a_straight_line": (120, "typical"),  # following3
-    "single_object_following_another_object_all_the_time_in_a_complex_path": (120, "typical"),  # following4
-    "single_object_not_following_another_object_at_first_but_later_starts_following": (120, "typical"),  # following5
+    "single_object_falling_down_in_a_zigzag_pattern": (120, "animation"),  # falling2
+    "single_object_falling_at_an_angle": (60, "animation"),  # falling3
+    "single_object_falling_at_a_curved_path": (60, "frame_end"),  # falling4
+    "single_object_following_another_object_all_the_time_while_moving_in_a_straight_line": (120, "frame_end"),  # following1
+    "single_object_following_another_object_for_some_time_while_moving_in_straight_line_then_follows_another_path": (80, "frame_end"),  # following2
+    "multiple_objects_following_one_object_all_the_time_in_a_straight_line": (120, "frame_end"),  # following3
+    "single_object_following_another_object_all_the_time_in_a_complex_path": (120, "frame_end"),  # following4
+    "single_object_not_following_another_object_at_first_but_later_starts_following": (120, "frame_end"),  # following5
     "two_objects_merging_into_one_similar_sized_object_while_moving_towards_each_other": (60, "frame_end"),  # merging1
-    "faster_object_merging_with_slower_object_into_one_similar_sized_object_while_moving_in_same_direction": (60, "coarse"),  # merging2
-    "multiple_objects_merging_into_one_big_object": (60, "coarse"),  # merging3
-    "multiple_objects_merging_into_multiple_big_objects": (60, "coarse"),  # merging4
-    "single_object_moving_slowly_from_one_position_to_another_and_stopping": (120, "typical"),  # moving_in_a_path1
-    "single_object_moving_quickly_from_one_position_to_another_and_stopping": (120, "typical"),  # moving_in_a_path2
-    "single_object_moving_slowly_from_one_position_to_another_and_coming_back_to_original_position": (120, "typical"),  # moving_in_a_path3
-    "two_objects_moving_and_switching_their_positions": (120, "typical"),  # moving_in_a_path4
-    "single_object_moving_from_left_to_right": (120, "typical"),  # moving_in_a_path5
-    "single_object_moving_from_right_to_left": (120, "typical"),  # moving_in_a_path6
+    "faster_object_merging_with_slower_object_into_one_similar_sized_object_while_moving_in_same_direction": (60, "frame_end"),  # merging2
+    "multiple_objects_merging_into_one_big_object": (75, "frame_end"),  # merging3
+    "multiple_objects_merging_into_multiple_big_objects": (75, "frame_end"),  # merging4
+    "single_object_moving_slowly_from_one_position_to_another_and_stopping": (120, "frame_end"),  # moving_in_a_path1
+    "single_object_moving_quickly_from_one_position_to_another_and_stopping": (20, "frame_end"),  # moving_in_a_path2
+    "single_object_moving_slowly_from_one_position_to_another_and_coming_back_to_original_position": (120, "frame_end"),  # moving_in_a_path3
+    "two_objects_moving_and_switching_their_positions": (60, "frame_end"),  # moving_in_a_path4
+    "single_object_moving_from_left_to_right": (120, "frame_end"),  # moving_in_a_path5
+    "single_object_moving_from_right_to_left": (120, "frame_end"),  # moving_in_a_path6
     "two_objects_moving_towards_each_other_but_not_colliding": (130, "frame_end"),  # not_colliding1
-    "single_object_moving_towards_single_stationary_object_but_not_colliding_with_it": (130, "coarse"),  # not_colliding2
-    "multiple_objects_moving_towards_each_other_but_not_colliding_among_themselves": (130, "coarse"),  # not_colliding3
-    "two_objects_moving_in_opposite_directions_in_circular_path_but_not_colliding_later": (130, "coarse"),  # not_colliding4
-    "one_object_moving_towards_multiple_stationary_objects_but_not_colliding": (130, "coarse"),  # not_colliding5
+    "single_object_moving_towards_single_stationary_object_but_not_colliding_with_it": (130, "frame_end"),  # not_colliding2
+    "multiple_objects_moving_towards_each_other_but_not_colliding_among_themselves": (130, "frame_end"),  # not_colliding3
+    "two_objects_moving_in_opposite_directions_in_circular_path_but_not_colliding_later": (120, "frame_end"),  # not_colliding4
+    "one_object_moving_towards_multiple_stationary_objects_but_not_colliding": (130, "frame_end"),  # not_colliding5
     "small_object_coming_in_front_of_big_object_barely_occluding_it": (60, "frame_end"),  # occlusion1
-    "big_object_coming_in_front_of_small_object_mostly_or_fully_occluding_it": (60, "coarse"),  # occlusion2
-    "object_which_is_occluding_another_object_switches_places_and_goes_behind_it": (60, "coarse"),  # occlusion3
-    "two_objects_partially_occluding_two_other_objects_switch_positions_with_the_latter_two_and_go_behind_them": (60, "coarse"),  # occlusion4
+    "big_object_coming_in_front_of_small_object_mostly_or_fully_occluding_it": (60, "frame_end"),  # occlusion2
+    "object_which_is_occluding_another_object_switches_places_and_goes_behind_it": (90, "frame_end"),  # occlusion3
+    "two_objects_partially_occluding_two_other_objects_switch_positions_with_the_latter_two_and_go_behind_them": (90, "frame_end"),  # occlusion4
     "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_on_horizontal_plane": (120, "frame_end"),  # orbiting1
-    "single_object_orbiting_another_object_in_the_center_in_counter_clockwise_direction_on_horizontal_plane": (120, "coarse"),  # orbiting2
-    "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_first_and_then_counter_clockwise_direction_on_horizontal_plane": (120, "coarse"),  # orbiting3
-    "single_object_orbiting_another_object_in_clockwise_direction_then_second_object_orbiting_first_object_in_clockwise_direction_on_horizontal_plane": (120, "coarse"),  # orbiting4
-    "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_on_vertical_plane": (120, "coarse"),  # orbiting5
-    "single_object_orbiting_another_object_in_the_center_in_counter_clockwise_direction_on_vertical_plane": (120, "coarse"),  # orbiting6
+    "single_object_orbiting_another_object_in_the_center_in_counter_clockwise_direction_on_horizontal_plane": (120, "frame_end"),  # orbiting2
+    "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_first_and_then_counter_clockwise_direction_on_horizontal_plane": (120, "frame_end"),  # orbiting3
+    "single_object_orbiting_another_object_in_clockwise_direction_then_second_object_orbiting_first_object_in_clockwise_direction_on_horizontal_plane": (180, "frame_end"),  # orbiting4
+    "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_on_vertical_plane": (120, "frame_end"),  # orbiting5
+    "single_object_orbiting_another_object_in_the_center_in_counter_clockwise_direction_on_vertical_plane": (120, "frame_end"),  # orbiting6
     "single_object_rising_straight_up_without_changing_direction": (60, "animation"),  # rising1
-    "single_object_rising_in_a_zigzag_pattern": (60, "coarse"),  # rising2
-    "single_object_rising_at_an_angle": (60, "coarse"),  # rising3
-    "single_object_rising_at_a_curved_path": (60, "coarse"),  # rising4
+    "single_object_rising_in_a_zigzag_pattern": (120, "animation"),  # rising2
+    "single_object_rising_at_an_angle": (60, "animation"),  # rising3
+    "single_object_rising_at_a_curved_path": (70, "frame_end"),  # rising4
     "shooting_projectile_from_one_corner_to_opposite_corner": (120, "frame_end"),  # shooting_projectile1
     "shooting_projectile_from_right_corner_to_left_corner": (120, "frame_end"),  # shooting_projectile2
-    "shooting_projectile_from_left_corner_to_right_corner": (120, "coarse"),  # shooting_projectile3
-    "shooting_two_projectiles_from_same_position_to_opposite_corner": (120, "coarse"),  # shooting_projectile4
-    "shooting_two_projectiles_from_opposite_corners_switching_their_positions": (120, "coarse"),  # shooting_projectile5
-    "large_single_object_shrinking_into_medium_sized_object": (120, "typical"),  # shrinking1
-    "large_single_object_shrinking_into_very_small_object": (120, "typical"),  # shrinking2
-    "two_different_large_objects_shrinking_into_same_smaller_size": (120, "typical"),  # shrinking3
-    "two_different_large_objects_shrinking_into_different_smaller_sizes": (120, "typical"),  # shrinking4
+    "shooting_projectile_from_left_corner_to_right_corner": (120, "frame_end"),  # shooting_projectile3
+    "shooting_two_projectiles_from_same_position_to_opposite_corner": (120, "frame_end"),  # shooting_projectile4
+    "shooting_two_projectiles_from_opposite_corners_switching_their_positions": (120, "frame_end"),  # shooting_projectile5
+    "large_single_object_shrinking_into_medium_sized_object": (60, "frame_end"),  # shrinking1
+    "large_single_object_shrinking_into_very_small_object": (60, "frame_end"),  # shrinking2
+    "two_different_large_objects_shrinking_into_same_smaller_size": (60, "frame_end"),  # shrinking3
+    "two_different_large_objects_shrinking_into_different_smaller_sizes": (60, "frame_end"),  # shrinking4
     "single_object_teleporting_from_one_corner_to_another": (120, "frame_end"),  # teleporting1
-    "single_object_teleporting_from_one_corner_to_another_while_another_object_is_in_the_center": (120, "coarse"),  # teleporting2
-    "two_objects_in_opposite_corners_switch_places_by_teleporting": (120, "coarse"),  # teleporting3
-    "four_objects_in_four_corners_switch_places_by_teleporting": (120, "coarse"),  # teleporting4
-    "two_objects_together_in_one_corner_then_one_teleports_to_other_corner": (120, "coarse"),  # teleporting5
+    "single_object_teleporting_from_one_corner_to_another_while_another_object_is_in_the_center": (120, "frame_end"),  # teleporting2
+    "two_objects_in_opposite_corners_switch_places_by_teleporting": (120, "frame_end"),  # teleporting3
+    "four_objects_in_four_corners_switch_places_by_teleporting": (120, "frame_end"),  # teleporting4
+    "two_objects_together_in_one_corner_then_one_teleports_to_other_corner": (120, "frame_end"),  # teleporting5
 }
-PAPER_FRAMES_SOURCES = ("frame_end", "animation", "coarse", "typical")
+PAPER_FRAMES_SOURCES = ("frame_end", "animation")
 
 
 def paper_frames(slug: str, fps: int = PAPER_FPS) -> int:

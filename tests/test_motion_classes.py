@@ -577,11 +577,14 @@ def test_cloning_two():
         cos = d0 @ d1 / np.linalg.norm(d0) / np.linalg.norm(d1)
         assert min(np.linalg.norm(d0), np.linalg.norm(d1)) > 1.5 and cos < -0.4
     for n, c in clips("single_object_cloning_into_one_identical_object_and_another_object_with_different_colour"):
-        births = _clone_checks(c, same_colour=False)
-        assert len(births) == 2
-        col0, col1 = _colors(c, 0), _colors(c, 1)
+        births = _clone_checks(c, same_colour=False)  # as in the paper's script: three objects at the end
+        assert len(births) == 3 and births[1] < births[2], "the identical clone first, then the other"
+        col0, col1, col2 = _colors(c, 0), _colors(c, 1), _colors(c, 2)
         assert np.ptp(col0, axis=0).max() < 1e-9, "the original keeps its colour"
-        assert np.linalg.norm(col1[-1] - col0[-1]) > 0.4
+        assert np.ptp(col1[births[1]:], axis=0).max() < 1e-9, "one identical clone"
+        assert np.linalg.norm(col2[-1] - col0[-1]) > 0.4, "and one of another colour"
+        p = [pos(c, i)[-1, :2] - pos(c, 0)[-1, :2] for i in (1, 2)]
+        assert p[0] @ p[1] < 0, "on either side of the original"
 
 
 def test_cloning_many():

@@ -211,7 +211,7 @@ def _most_travel_on_screen(slug, view, n=16):
     ("single_object_teleporting_from_one_corner_to_another_while_another_object_is_in_the_center", 0.18),
     ("two_objects_together_in_one_corner_then_one_teleports_to_other_corner", 0.18),
     ("single_object_cloning_into_two_identical_objects_both_going_in_different_directions", 0.1),
-    ("single_object_cloning_into_one_identical_object_and_another_object_with_different_colour", 0.04),
+    ("single_object_cloning_into_one_identical_object_and_another_object_with_different_colour", 0.08),
     ("one_object_moving_towards_multiple_stationary_objects_but_not_colliding", 0.08),
 ])
 def test_the_named_move_shows_on_screen_from_the_front(slug, least):

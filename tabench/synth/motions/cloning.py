@@ -151,18 +151,22 @@ def cloning_multiple_at_once(rng, ctx):
 
 @motion("single_object_cloning_into_one_identical_object_and_another_object_with_different_colour")
 def cloning_identical_and_recoloured(rng, ctx):
-    """The object splits in two: one part keeps the original look, the other takes a clearly different
-    colour as it moves away (it starts identical so the split itself shows no colour seam)."""
+    """As in the paper's script: the object stays; first an identical clone slides out to one side, then a
+    second clone slides out to the other side and takes a clearly different colour as it moves (it starts
+    identical, so the split itself shows no colour seam). Three objects at the end, side by side on screen."""
     t = timeline(ctx.num_frames)
     obj = _object(rng, ctx)
     obj["color"], other = distinct_colors(rng, 2)
-    half = obj["size"] * FOOTPRINT + GAP / 2 + rng.uniform(0.3, 0.6)
-    d = _parting(rng, ctx, lambda d: (half * d, -half * d), 0.12)
+    half = 2 * obj["size"] * FOOTPRINT + GAP + rng.uniform(0.1, 0.3)  # centre distance clone <-> original
+    d = _parting(rng, ctx, lambda d: (half * d, -half * d), 0.2)
     origin = _origin(rng, np.array([half * d, -half * d, [0, 0]]))
-    tc = _born_at(t, rng.uniform(0.2, 0.35))
-    te = tc + rng.uniform(0.3, 0.45)
-    color = lerp(obj["color"], other, ramp(t, tc, te))
-    tracks = [_track(obj, _path(t, origin, [((tc, te), -half * d)])),
-              _track(obj, _path(t, origin, [((tc, te), half * d)]), tc, t, color=color)]
-    return to_clip(tracks, {"object": obj, "other_color": other, "origin": origin,
-                                               "direction": d, "split": [tc, te]})
+    t1 = _born_at(t, rng.uniform(0.12, 0.2))
+    e1 = t1 + rng.uniform(0.15, 0.2)
+    t2 = _born_at(t, e1 + rng.uniform(0.06, 0.12))
+    e2 = min(t2 + rng.uniform(0.15, 0.2), 0.9)
+    color = lerp(obj["color"], other, ramp(t, t2, e2))
+    tracks = [_track(obj, _path(t, origin, [])),
+              _track(obj, _path(t, origin, [((t1, e1), -half * d)]), t1, t),
+              _track(obj, _path(t, origin, [((t2, e2), half * d)]), t2, t, color=color)]
+    return to_clip(tracks, {"object": obj, "other_color": other, "origin": origin, "direction": d,
+                            "identical_split": [t1, e1], "recoloured_split": [t2, e2]})

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -30,8 +31,10 @@ LIGHT_DIR = np.array([-0.35, -0.55, 1.0]) / np.linalg.norm([-0.35, -0.55, 1.0])
 ANNOTATIONS = ("masks", "depth")
 LOD_SEGMENTS = (16, 24, 40)  # segments around curved shapes ...
 LOD_MAX_WIDTH = (280, 720, 1 << 30)  # ... for output widths up to these
-BACKDROP_Y = 7.0
-COVERAGE_ATLAS = 4096  # side of the R8 atlas the visibility masks are drawn into  # the front view's photo stands behind the stage (which spans y in about [-4, 4])
+BACKDROP_Y = 7.0  # the front view's photo stands behind the stage (which spans y in about [-4, 4])
+COVERAGE_ATLAS = 4096  # side of the R8 atlas the visibility masks are drawn into
+_INSTANCE_TEXELS = 8  # RGBA32F texels per instance in the instance texture (see _INST_VS)
+_CLIP_DISTANCE0 = 0x3000  # GL_CLIP_DISTANCE0 (moderngl has no name for it)
 EGL_HINT = ("no OpenGL (EGL) context could be created; install Mesa's EGL libraries "
             "(apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) and the Python package moderngl "
             "(pip install 'tabench[synth]')")
@@ -203,17 +206,59 @@ void main() {
     gl_Position = u_vp * w;
 }
 """
+# Instanced objects drawn into tiles of an atlas (one frame, or one visibility mask, per tile): one draw call per
+# shape and batch instead of one per object and frame (llvmpipe pays ~60 us of CPU per draw call). Instance i's
+# data is row i of a float texture (`_INSTANCE_TEXELS` texels: model matrix columns, normal matrix columns with
+# the colour in their w, then (tile column, tile row, id + 1, alpha)). The clip-space position is mapped into its
+# tile of a u_grid.x by u_grid.y atlas and clipped to the tile's edges (what a per-tile viewport and scissor did).
+_TILE_GLSL = """
+uniform vec2 u_grid;
+out float gl_ClipDistance[4];
+vec4 tile_position(vec4 c, vec2 tile) {
+    gl_ClipDistance[0] = c.w + c.x;
+    gl_ClipDistance[1] = c.w - c.x;
+    gl_ClipDistance[2] = c.w + c.y;
+    gl_ClipDistance[3] = c.w - c.y;
+    return vec4((c.x + (2.0 * tile.x + 1.0 - u_grid.x) * c.w) / u_grid.x,
+                (c.y + (2.0 * tile.y + 1.0 - u_grid.y) * c.w) / u_grid.y, c.z, c.w);
+}
+"""
+_INST_VS = """
+#version 330
+uniform mat4 u_vp;
+uniform int u_first;
+uniform sampler2D u_inst;
+in vec3 in_pos;
+in vec3 in_norm;
+out vec3 v_world;
+out vec3 v_norm;
+flat out vec4 v_color;
+flat out float v_id;
+""" + _TILE_GLSL + """
+vec4 fetch(int i, int j) { return texelFetch(u_inst, ivec2(j, i), 0); }
+void main() {
+    int i = u_first + gl_InstanceID;
+    vec4 n0 = fetch(i, 4), n1 = fetch(i, 5), n2 = fetch(i, 6), extra = fetch(i, 7);
+    vec4 w = mat4(fetch(i, 0), fetch(i, 1), fetch(i, 2), fetch(i, 3)) * vec4(in_pos, 1.0);
+    v_world = w.xyz;
+    v_norm = mat3(n0.xyz, n1.xyz, n2.xyz) * in_norm;
+    v_color = vec4(n0.w, n1.w, n2.w, extra.w);
+    v_id = extra.z;
+    gl_Position = tile_position(u_vp * w, extra.xy);
+}
+"""
 # Glossy Blinn-Phong: ambient (with a sky/ground hemisphere term), Lambert diffuse, white specular highlight.
 _OBJ_FS = """
 #version 330
-uniform vec4 u_color;
 uniform vec3 u_eye;
 uniform vec3 u_light;
 uniform float u_gloss;
 in vec3 v_world;
 in vec3 v_norm;
+flat in vec4 v_color;
 out vec4 f_color;
 void main() {
+    vec4 u_color = v_color;
     vec3 n = normalize(v_norm);
     vec3 v = normalize(u_eye - v_world);
     if (dot(n, v) < 0.0) n = -n;
@@ -299,14 +344,17 @@ void main() {
 _SHADOW_VS = """
 #version 330
 uniform mat4 u_vp;
+uniform float u_b0;  // first frame of the batch (frame t goes to tile row t - u_b0)
 in vec2 in_corner;
 in vec4 in_blob;   // centre x, centre y, radius, alpha
+in float in_frame;
 out vec2 v_uv;
 out float v_alpha;
+""" + _TILE_GLSL + """
 void main() {
     v_uv = in_corner;
     v_alpha = in_blob.w;
-    gl_Position = u_vp * vec4(in_blob.xy + in_corner * in_blob.z, 0.003, 1.0);
+    gl_Position = tile_position(u_vp * vec4(in_blob.xy + in_corner * in_blob.z, 0.003, 1.0), vec2(0.0, in_frame - u_b0));
 }
 """
 _SHADOW_FS = """
@@ -321,6 +369,12 @@ _ID_FS = """
 uniform float u_id;
 out vec4 f_color;
 void main() { f_color = vec4(u_id / 255.0, 0.0, 0.0, 1.0); }
+"""
+_INST_ID_FS = """
+#version 330
+flat in float v_id;
+out vec4 f_color;
+void main() { f_color = vec4(v_id / 255.0, 0.0, 0.0, 1.0); }
 """
 _ZERO_FS = """
 #version 330
@@ -367,6 +421,42 @@ def _shadow_blobs(states: list[ObjectState]) -> np.ndarray:
     return out
 
 
+def _dirty_rects(flat: list[ObjectState], blobs: np.ndarray, frame_of: np.ndarray, T: int, cam: Camera,
+                 w: int, h: int, margin: int = 2) -> np.ndarray:
+    """Per frame, the pixel rectangle (x0, y0, x1, y1; GL rows, bottom up; empty if x1 <= x0) that holds
+    all its objects and blob shadows: the projections of their bounding boxes' corners and of the shadow
+    quads, plus a margin. A frame with a corner behind the camera gets the whole frame."""
+    rects = np.zeros((T, 4), int)
+    if not flat:
+        return rects
+    blob_corners = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], float)
+    shadow = np.concatenate([blobs[:, None, :2] + blob_corners[None] * blobs[:, None, 2:3],
+                             np.full((len(blobs), 4, 1), 0.003)], axis=2)
+    pts = np.concatenate([box_corners(flat), shadow], axis=1)  # (N, 12, 3)
+    clip = np.c_[pts.reshape(-1, 3), np.ones(pts.shape[0] * 12)] @ (
+        cam.projection_matrix(w / h, NEAR, FAR) @ cam.view_matrix()).T
+    behind = (clip[:, 3] <= 1e-6).reshape(-1, 12).any(1)
+    ndc = clip[:, :2] / np.where(clip[:, 3:4] > 1e-6, clip[:, 3:4], 1.0)
+    px = ((ndc + 1) * 0.5 * np.array([w, h])).reshape(-1, 12, 2)
+    lo, hi = px.min(1), px.max(1)
+    lo[behind], hi[behind] = -np.inf, np.inf
+    x0 = np.full(T, np.inf)
+    y0 = np.full(T, np.inf)
+    x1 = np.full(T, -np.inf)
+    y1 = np.full(T, -np.inf)
+    np.minimum.at(x0, frame_of, lo[:, 0])
+    np.minimum.at(y0, frame_of, lo[:, 1])
+    np.maximum.at(x1, frame_of, hi[:, 0])
+    np.maximum.at(y1, frame_of, hi[:, 1])
+    has = x1 > x0  # frames without objects keep x0 = inf, x1 = -inf
+    rects[:, 0] = np.clip(np.floor(np.nan_to_num(x0, posinf=w, neginf=-margin)) - margin, 0, w)
+    rects[:, 1] = np.clip(np.floor(np.nan_to_num(y0, posinf=h, neginf=-margin)) - margin, 0, h)
+    rects[:, 2] = np.clip(np.ceil(np.nan_to_num(x1, posinf=w + margin, neginf=0)) + margin, 0, w)
+    rects[:, 3] = np.clip(np.ceil(np.nan_to_num(y1, posinf=h + margin, neginf=0)) + margin, 0, h)
+    rects[~has] = 0
+    return rects
+
+
 class GLRenderer:
     """Renders `Scene`s with one reusable EGL context; create once per process (see `get_renderer`).
 
@@ -395,8 +485,9 @@ class GLRenderer:
         self.ss = supersample
         self.max_atlas_px = max_atlas_px
         prog = ctx.program
-        self.obj_prog = prog(vertex_shader=_OBJ_VS, fragment_shader=_OBJ_FS)
-        self.id_prog = prog(vertex_shader=_OBJ_VS, fragment_shader=_ID_FS)
+        self.obj_prog = prog(vertex_shader=_INST_VS, fragment_shader=_OBJ_FS)
+        self.cov_prog = prog(vertex_shader=_INST_VS, fragment_shader=_INST_ID_FS)
+        self.id_prog = prog(vertex_shader=_OBJ_VS, fragment_shader=_ID_FS)  # annotations: one frame at a time
         self.ground_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_GROUND_FS)
         self.backdrop_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_BACKDROP_FS)
         self.floor_prog = prog(vertex_shader=_WORLD_VS, fragment_shader=_FLOOR_FS)
@@ -407,30 +498,35 @@ class GLRenderer:
         # on the calling thread, so small frames use coarse meshes (the silhouette error stays under a pixel).
         self._lods = {}
         for segments in LOD_SEGMENTS:
-            vaos, id_vaos = {}, {}
+            vaos, id_vaos, cov_vaos = {}, {}, {}
             for shape, data in build_meshes(segments).items():
                 verts, index = np.unique(data, axis=0, return_inverse=True)
                 vbo = ctx.buffer(verts.astype("f4").tobytes())
                 ibo = ctx.buffer(index.astype("i4").ravel().tobytes())
                 vaos[shape] = (ctx.vertex_array(self.obj_prog, [(vbo, "3f 3f", "in_pos", "in_norm")], ibo), len(data))
                 id_vaos[shape] = (ctx.vertex_array(self.id_prog, [(vbo, "3f 3x4", "in_pos")], ibo), len(data))
-            self._lods[segments] = (vaos, id_vaos)
-        self.vaos, self.id_vaos = self._lods[LOD_SEGMENTS[-1]]
+                cov_vaos[shape] = (ctx.vertex_array(self.cov_prog, [(vbo, "3f 3x4", "in_pos")], ibo), len(data))
+            self._lods[segments] = (vaos, id_vaos, cov_vaos)
+        self.vaos, self.id_vaos, self.cov_vaos = self._lods[LOD_SEGMENTS[-1]]
         self.quad_vbo = ctx.buffer(reserve=4 * 3 * 4)
         self.quad_vaos = {p: ctx.vertex_array(getattr(self, p), [(self.quad_vbo, "3f", "in_pos")])
                           for p in ("ground_prog", "backdrop_prog", "floor_prog", "zero_prog")}
         ndc = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], "f4")
         self.resolve_vao = ctx.vertex_array(self.resolve_prog, [(ctx.buffer(ndc.tobytes()), "2f", "in_pos")])
+        self.rect_vbo = ctx.buffer(reserve=1 << 16)
+        self.rect_vao = ctx.vertex_array(self.resolve_prog, [(self.rect_vbo, "2f", "in_pos")])
         self.resolve_prog["u_fg"].value = 0
         self.resolve_prog["u_bg"].value = 1
         self.shadow_vbo = None
         self.shadow_vao = None
         self.obj_prog["u_light"].value = tuple(LIGHT_DIR)
-        # uniform handles, looked up once (the per-draw path is hot)
-        self.u_model, self.u_normal = self.obj_prog["u_model"], self.obj_prog["u_normal"]
-        self.u_color = self.obj_prog["u_color"]
         self.obj_prog["u_gloss"].value = 0.6
+        self.inst_tex = None  # RGBA32F, one row per instance (grown on demand)
+        self.obj_prog["u_inst"].value = self.cov_prog["u_inst"].value = 2
+        # uniform handles, looked up once (the per-draw path is hot)
         self.u_id_model, self.u_id = self.id_prog["u_model"], self.id_prog["u_id"]
+        self.profile: dict | None = None  # see _mark
+        self._mark_t = 0.0
         self._size = None
         self._photos: OrderedDict[tuple[str, int], _Photo] = OrderedDict()
         self._texture_cache = texture_cache
@@ -478,6 +574,42 @@ class GLRenderer:
             _, old = self._photos.popitem(last=False)
             old.texture.release()
         return photo
+
+    def _mark(self, stage: str | None) -> None:
+        """Profiling (benchmarks/synth.py sets `self.profile` to a dict): CPU seconds of this process, GL
+        threads included, since the last mark, added to profile[stage], after waiting for the GL work queued
+        so far (so rasterisation is counted where it was queued, not where a later read waits for it).
+        Without a profile dict this does nothing, and rendering is not synchronised."""
+        if self.profile is None:
+            return
+        self.ctx.finish()
+        now = time.process_time()
+        if stage is not None:
+            self.profile[stage] = self.profile.get(stage, 0.0) + now - self._mark_t
+        self._mark_t = now
+
+    def _tile_clipping(self, on: bool) -> None:
+        """The clip distances of _TILE_GLSL (only while a tiled program draws: others do not write them)."""
+        for i in range(4):
+            (self.ctx.enable_direct if on else self.ctx.disable_direct)(_CLIP_DISTANCE0 + i)
+
+    def _write_instances(self, data: np.ndarray) -> None:
+        """Upload (N, _INSTANCE_TEXELS * 4) float32 instance data as rows of the instance texture (unit 2)."""
+        n = max(len(data), 1)
+        if self.inst_tex is None or self.inst_tex.height < n:
+            if self.inst_tex is not None:
+                self.inst_tex.release()
+            self.inst_tex = self.ctx.texture((_INSTANCE_TEXELS, max(n, 1024)), 4, dtype="f4")
+            self.inst_tex.filter = (self.mgl.NEAREST, self.mgl.NEAREST)
+        if len(data):
+            self.inst_tex.write(np.ascontiguousarray(data, "f4").tobytes(), viewport=(0, 0, _INSTANCE_TEXELS, len(data)))
+        self.inst_tex.use(2)
+
+    def _draw_instances(self, prog, vaos, shape: str, first: int, n: int) -> None:
+        """Instances first .. first + n - 1 of the instance texture, all of one shape, in one draw call."""
+        prog["u_first"].value = first
+        vao, cnt = vaos[shape]
+        vao.render(self.mgl.TRIANGLES, vertices=cnt, instances=n)
 
     def _quad(self, prog: str, corners) -> None:
         self.quad_vbo.write(np.asarray(corners, "f4").tobytes())
@@ -542,13 +674,16 @@ class GLRenderer:
         if w % 2 or h % 2 or w < 2 or h < 2:
             raise TabenchError(f"frame size must be even, got {w}x{h}")
         self._framebuffers(w, h)
-        self.vaos, self.id_vaos = self._lods[next(n for px, n in zip(LOD_MAX_WIDTH, LOD_SEGMENTS) if w <= px)]
+        self.vaos, self.id_vaos, self.cov_vaos = self._lods[next(n for px, n in zip(LOD_MAX_WIDTH, LOD_SEGMENTS)
+                                                                 if w <= px)]
         ctx, mgl, cam = self.ctx, self.mgl, scene.camera
         vp = _gl(cam.projection_matrix(w / h, NEAR, FAR) @ cam.view_matrix())
-        for p in (self.obj_prog, self.id_prog, self.shadow_prog, self.zero_prog):
+        for p in (self.obj_prog, self.id_prog, self.cov_prog, self.shadow_prog, self.zero_prog):
             p["u_vp"].write(vp)
         self.obj_prog["u_eye"].value = tuple(float(v) for v in cam.eye)
+        self._mark(None)
         background = self._render_background(scene, vp)
+        self._mark("background")
         self.bg_tex.write(np.ascontiguousarray(background[::-1]).tobytes())  # GL rows are bottom-up
 
         # Everything per frame that numpy can compute for the whole clip at once.
@@ -556,66 +691,99 @@ class GLRenderer:
         eye = np.asarray(cam.eye, float)
         fwd = np.asarray(cam.target, float) - eye
         fwd /= np.linalg.norm(fwd)
-        per_frame, flat = [], []
-        for objs in scene.clip.frames:
+        per_frame, flat, frame_of = [], [], []
+        for t, objs in enumerate(scene.clip.frames):
             ids = [i for i in sorted(objs) if objs[i].opacity > 0.0]
             for i in ids:
                 if objs[i].shape not in self.vaos:
                     raise TabenchError(f"unknown shape {objs[i].shape!r}; choose from {', '.join(ALL_SHAPES)}")
             per_frame.append((len(flat), ids))
             flat.extend(objs[i] for i in ids)
-        all_states = flat
-        model_b = normal_b = []
-        depth_c = np.zeros(0)
-        if all_states:
-            model, normal = _model_matrices(all_states)
-            model_b = [_gl(m) for m in model]
-            normal_b = [_gl(m) for m in normal]
+            frame_of.extend([t] * len(ids))
+        model_b, depth_c = [], np.zeros(0)
+        inst = np.zeros((len(flat), _INSTANCE_TEXELS, 4), "f4")
+        if flat:
+            model, normal = _model_matrices(flat)
+            model_b = [_gl(m) for m in model] if annotations else []
             depth_c = (np.array([s.position for s in flat], float).reshape(-1, 3) - eye) @ fwd
-        colors = [(*map(float, s.color), float(min(s.opacity, 1.0))) for s in all_states]
+            inst[:, 0:4] = np.swapaxes(model, -1, -2)  # columns
+            inst[:, 4:7, :3] = np.swapaxes(normal, -1, -2)
+            inst[:, 4:7, 3] = [s.color for s in flat]
+            inst[:, 7, 1] = np.asarray(frame_of) % self.batch  # tile row within the batch
+            inst[:, 7, 3] = [min(s.opacity, 1.0) for s in flat]
+        # draw order: per batch, opaque objects grouped by shape, then the transparent objects of every frame
+        # layer by layer (each frame's farthest first), each layer grouped by shape; within a tile (a frame)
+        # this is exactly the old per-frame order (opaque, then transparent back to front).
+        order = []  # (batch, layer, shape, instance)
+        for t, (start, ids) in enumerate(per_frame):
+            ks = range(start, start + len(ids))
+            see_through = sorted((j for j in ks if flat[j].opacity < 1.0), key=lambda j: -depth_c[j])
+            order += [(t // self.batch, 0, flat[j].shape, j) for j in ks if flat[j].opacity >= 1.0]
+            order += [(t // self.batch, 1 + r, flat[j].shape, j) for r, j in enumerate(see_through)]
+        order.sort()
         blobs = _shadow_blobs(flat)
         if len(blobs):
             corners = np.array([[-1, -1], [1, -1], [-1, 1], [-1, 1], [1, -1], [1, 1]], "f4")
-            data = np.concatenate([np.tile(corners, (len(blobs), 1)), np.repeat(blobs, 6, axis=0)], axis=1)
+            data = np.concatenate([np.tile(corners, (len(blobs), 1)), np.repeat(blobs, 6, axis=0),
+                                   np.repeat(np.asarray(frame_of, "f4"), 6)[:, None]], axis=1)
             data = data.astype("f4").tobytes()
             if self.shadow_vbo is None or self.shadow_vbo.size < len(data):
                 if self.shadow_vbo is not None:
                     self.shadow_vao.release()
                     self.shadow_vbo.release()
                 self.shadow_vbo = ctx.buffer(reserve=max(len(data), 1 << 16))
-                self.shadow_vao = ctx.vertex_array(self.shadow_prog, [(self.shadow_vbo, "2f 4f", "in_corner", "in_blob")])
+                self.shadow_vao = ctx.vertex_array(self.shadow_prog, [(self.shadow_vbo, "2f 4f 1f", "in_corner",
+                                                                       "in_blob", "in_frame")])
             self.shadow_vbo.write(data)
 
+        rects = _dirty_rects(flat, blobs, np.asarray(frame_of, int), T, cam, w, h)
+        self._mark("prepare")
         frames = np.empty((T, h, w, 3), np.uint8)
         B, f = self.batch, self.ss
         rgb = bytearray(w * h * B * 3)
         ctx.blend_func = mgl.ONE, mgl.ONE_MINUS_SRC_ALPHA  # everything is premultiplied
+        pos = 0
         for b0 in range(0, T, B):
             nb = min(B, T - b0)
             self.fbo_fg.use()
-            ctx.scissor = None
+            ctx.viewport = ctx.scissor = (0, 0, w * f, h * f * nb)  # tile k (frame b0 + k) is row k
             ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-            for k in range(nb):
-                t = b0 + k
-                ctx.viewport = ctx.scissor = (0, k * h * f, w * f, h * f)
-                start, ids = per_frame[t]
-                # 1. blob shadows (under everything that follows)
-                ctx.enable(mgl.BLEND)
-                ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
-                if ids:
-                    self.shadow_vao.render(mgl.TRIANGLES, vertices=6 * len(ids), first=6 * start)
-                # 2. opaque objects, then 3. transparent objects back to front (culled back faces)
+            ctx.scissor = None
+            self._tile_clipping(True)
+            for p in (self.obj_prog, self.shadow_prog):
+                p["u_grid"].value = (1.0, float(nb))
+            # 1. blob shadows of the whole batch (under everything that follows)
+            ctx.enable(mgl.BLEND)
+            ctx.disable(mgl.DEPTH_TEST | mgl.CULL_FACE)
+            first, last = per_frame[b0][0], per_frame[b0 + nb - 1][0] + len(per_frame[b0 + nb - 1][1])
+            if last > first:
+                self.shadow_prog["u_b0"].value = float(b0)
+                self.shadow_vao.render(mgl.TRIANGLES, vertices=6 * (last - first), first=6 * first)
+            # 2. opaque objects, then 3. transparent layers (culled back faces)
+            end = pos
+            while end < len(order) and order[end][0] == b0 // B:
+                end += 1
+            if end > pos:
+                self._write_instances(inst[[o[3] for o in order[pos:end]]].reshape(end - pos, -1))
                 ctx.enable(mgl.DEPTH_TEST)
-                ks = range(start, start + len(ids))
-                see_through = sorted((j for j in ks if flat[j].opacity < 1.0), key=lambda j: -depth_c[j])
-                for j in ks:
-                    if flat[j].opacity >= 1.0:
-                        self._draw_object(j, flat[j].shape, model_b, normal_b, colors)
-                if see_through:
-                    ctx.enable(mgl.CULL_FACE)
-                    for j in see_through:
-                        self._draw_object(j, flat[j].shape, model_b, normal_b, colors)
-            # 4. downsample and composite over the background, then read the whole batch at once
+                runs = []  # (layer, shape, count)
+                for o in order[pos:end]:
+                    if runs and runs[-1][:2] == (o[1], o[2]):
+                        runs[-1][2] += 1
+                    else:
+                        runs.append([o[1], o[2], 1])
+                first = 0
+                for layer, shape, n in runs:
+                    if layer == 1:
+                        ctx.enable(mgl.CULL_FACE)
+                    self._draw_instances(self.obj_prog, self.vaos, shape, first, n)
+                    first += n
+            pos = end
+            self._tile_clipping(False)
+            self._mark("draw")
+            # 4. downsample and composite over the background, only inside each frame's rectangle around its
+            # objects and shadows (elsewhere the foreground is empty and the frame is the background: sampling the
+            # supersampled atlas everywhere cost more than all drawing), then read the whole batch at once
             ctx.scissor = None
             ctx.disable(mgl.BLEND | mgl.CULL_FACE | mgl.DEPTH_TEST)
             self.fbo_out.use()
@@ -624,10 +792,27 @@ class GLRenderer:
             self.bg_tex.use(1)
             self.resolve_prog["u_tile_h"].value = h
             self.resolve_prog["u_factor"].value = float(f)
-            self.resolve_vao.render(mgl.TRIANGLE_STRIP, vertices=4)
-            self.fbo_out.read_into(rgb, viewport=(0, 0, w, h * nb), components=3, alignment=1)
-            # tiles are bottom-up in GL, so flipping each tile's rows gives the frames in order
-            frames[b0:b0 + nb] = np.frombuffer(rgb, np.uint8, count=w * h * nb * 3).reshape(nb, h, w, 3)[:, ::-1]
+            r = rects[b0:b0 + nb].astype("f4")
+            live = np.flatnonzero((r[:, 2] > r[:, 0]) & (r[:, 3] > r[:, 1]))
+            if len(live):
+                x0, x1 = r[live, 0] / w * 2 - 1, r[live, 2] / w * 2 - 1
+                y0 = (r[live, 1] + live * h) / (h * nb) * 2 - 1
+                y1 = (r[live, 3] + live * h) / (h * nb) * 2 - 1
+                quads = np.stack([x0, y0, x1, y0, x0, y1, x0, y1, x1, y0, x1, y1], 1).astype("f4")
+                if self.rect_vbo.size < quads.nbytes:
+                    self.rect_vbo.orphan(quads.nbytes)
+                self.rect_vbo.write(quads.tobytes())
+                self.rect_vao.render(mgl.TRIANGLES, vertices=6 * len(live))
+            self._mark("resolve")
+            frames[b0:b0 + nb] = background
+            if len(live):
+                self.fbo_out.read_into(rgb, viewport=(0, 0, w, h * nb), components=3, alignment=1)
+                # tiles are bottom-up in GL, so flipping each tile's rows gives the frames in order
+                tiles = np.frombuffer(rgb, np.uint8, count=w * h * nb * 3).reshape(nb, h, w, 3)[:, ::-1]
+                for k in live:
+                    x0, y0, x1, y1 = rects[b0 + k]
+                    frames[b0 + k, h - y1:h - y0, x0:x1] = tiles[k, h - y1:h - y0, x0:x1]
+            self._mark("readback")
 
         masks = np.empty((T, h, w), np.uint8) if "masks" in annotations else None
         depth = np.empty((T, h, w), np.float32) if "depth" in annotations else None
@@ -636,13 +821,6 @@ class GLRenderer:
                 self._annotate(t, scene, ids, flat[start:start + len(ids)], model_b[start:start + len(ids)],
                                masks, depth)
         return RenderResult(frames, masks, depth)
-
-    def _draw_object(self, j: int, shape: str, model_b, normal_b, colors) -> None:
-        self.u_model.write(model_b[j])
-        self.u_normal.write(normal_b[j])
-        self.u_color.value = colors[j]
-        vao, n = self.vaos[shape]
-        vao.render(self.mgl.TRIANGLES, vertices=n)
 
     def _annotate(self, t, scene, ids, states, model_b, masks, depth) -> None:
         """Aliasing-free pass: object id per pixel (every object with opacity > 0) and the depth buffer of
@@ -676,7 +854,8 @@ class GLRenderer:
     def coverage(self, clip, camera: Camera, width: int, height: int) -> "Coverage":
         """The renderer's own masks for the visibility rule, without shading: per frame, the id mask (which
         object is frontmost where, as `masks` in `render`) and each object's silhouette drawn alone
-        (its unoccluded area, inside the frame). Tiles of one R8 atlas, read back once per batch."""
+        (its unoccluded area, inside the frame). Tiles of one R8 atlas: per batch of frames one instanced
+        draw call per shape fills every tile, and one read brings back the rows of tiles in use."""
         ctx, mgl = self.ctx, self.mgl
         ids = sorted({i for f in clip.frames for i, s in f.items() if s.opacity > 0})
         slot = {i: k for k, i in enumerate(ids)}
@@ -696,44 +875,60 @@ class GLRenderer:
             self._cov_buf = bytearray(width * cols * height * rows)
             self._cov_key = key
         fbo = self._cov_fbo
+        self._mark(None)
         vp = _gl(camera.projection_matrix(width / height, NEAR, FAR) @ camera.view_matrix())
-        self.id_prog["u_vp"].write(vp)
-        self.vaos, self.id_vaos = self._lods[next(n for px, n in zip(LOD_MAX_WIDTH, LOD_SEGMENTS) if width <= px)]
-        per_frame, flat = [], []
-        for objs in clip.frames:
-            here = [i for i in sorted(objs) if objs[i].opacity > 0]
-            per_frame.append((len(flat), here))
-            flat.extend(objs[i] for i in here)
-        model_b = [_gl(m) for m in _model_matrices(flat)[0]] if flat else []
+        self.cov_prog["u_vp"].write(vp)
+        self.cov_vaos = self._lods[next(n for px, n in zip(LOD_MAX_WIDTH, LOD_SEGMENTS) if width <= px)][2]
         tiles_per_frame = 1 + K
         frames_per_batch = max(1, (cols * rows) // tiles_per_frame)
+        # two instances per object and frame: one into the frame's id tile, one into the object's own tile
+        frame_of, flat = [], []
+        for t, objs in enumerate(clip.frames):
+            here = [i for i in sorted(objs) if objs[i].opacity > 0]
+            frame_of += [t] * len(here)
+            flat += [objs[i] for i in here]
+        model = np.swapaxes(_model_matrices(flat)[0], -1, -2)
+        obj_id = np.array([i for objs in clip.frames for i in sorted(objs) if objs[i].opacity > 0])
+        frame_of = np.asarray(frame_of)
+        shape_of = np.array([s.shape for s in flat])
         for b0 in range(0, T, frames_per_batch):
             nb = min(frames_per_batch, T - b0)
+            sel = np.flatnonzero((frame_of >= b0) & (frame_of < b0 + nb))
+            tile0 = (frame_of[sel] - b0) * tiles_per_frame
+            tiles = np.concatenate([tile0, tile0 + 1 + np.array([slot[i] for i in obj_id[sel]], int)])
+            src = np.concatenate([sel, sel])
+            order = np.lexsort((tiles, shape_of[src]))  # grouped by shape
+            src, tiles = src[order], tiles[order]
+            used_rows = -(-nb * tiles_per_frame // cols)
+            inst = np.zeros((len(src), _INSTANCE_TEXELS, 4), "f4")
+            inst[:, 0:4] = model[src]
+            inst[:, 7, 0], inst[:, 7, 1] = tiles % cols, tiles // cols
+            inst[:, 7, 2] = np.minimum(obj_id[src] + 1, 255)
+            self._write_instances(inst.reshape(len(src), -1))
             fbo.use()
-            ctx.scissor = None
-            ctx.viewport = (0, 0, width * cols, height * rows)
+            ctx.viewport = ctx.scissor = (0, 0, width * cols, height * used_rows)
             ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+            ctx.scissor = None
             ctx.enable(mgl.DEPTH_TEST)
             ctx.disable(mgl.BLEND | mgl.CULL_FACE)
-            for k in range(nb):
-                start, here = per_frame[b0 + k]
-                for tile in range(tiles_per_frame):
-                    n = k * tiles_per_frame + tile
-                    ctx.viewport = ((n % cols) * width, (n // cols) * height, width, height)
-                    for m, i in enumerate(here):
-                        if tile and slot[i] != tile - 1:
-                            continue
-                        self.u_id_model.write(model_b[start + m])
-                        self.u_id.value = float(min(i + 1, 255))
-                        vao, cnt = self.id_vaos[flat[start + m].shape]
-                        vao.render(mgl.TRIANGLES, vertices=cnt)
-            fbo.read_into(self._cov_buf, viewport=(0, 0, width * cols, height * rows), components=1, alignment=1)
-            atlas = np.frombuffer(self._cov_buf, np.uint8).reshape(rows, height, cols, width)[:, ::-1]
-            atlas = atlas.transpose(0, 2, 1, 3).reshape(rows * cols, height, width)  # tile n = row * cols + col
+            self.cov_prog["u_grid"].value = (float(cols), float(used_rows))
+            self._tile_clipping(True)
+            shapes = shape_of[src]
+            starts = np.flatnonzero(np.r_[True, shapes[1:] != shapes[:-1]])
+            for k, first in enumerate(starts):
+                end = starts[k + 1] if k + 1 < len(starts) else len(src)
+                self._draw_instances(self.cov_prog, self.cov_vaos, str(shapes[first]), int(first), int(end - first))
+            self._tile_clipping(False)
+            self._mark("check draw")
+            fbo.read_into(self._cov_buf, viewport=(0, 0, width * cols, height * used_rows), components=1, alignment=1)
+            atlas = np.frombuffer(self._cov_buf, np.uint8, count=width * cols * height * used_rows)
+            atlas = atlas.reshape(used_rows, height, cols, width)[:, ::-1]
+            atlas = atlas.transpose(0, 2, 1, 3).reshape(used_rows * cols, height, width)  # tile n = row * cols + col
             for k in range(nb):
                 n0 = k * tiles_per_frame
                 masks[b0 + k] = atlas[n0]
                 alone[b0 + k] = atlas[n0 + 1:n0 + tiles_per_frame] > 0
+            self._mark("check readback")
         return Coverage(ids, masks, alone)
 
     def release(self) -> None:

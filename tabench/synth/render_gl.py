@@ -370,6 +370,16 @@ uniform float u_id;
 out vec4 f_color;
 void main() { f_color = vec4(u_id / 255.0, 0.0, 0.0, 1.0); }
 """
+_FAR_VS = """
+#version 330
+in vec2 in_pos;
+void main() { gl_Position = vec4(in_pos, 1.0, 1.0); }
+"""
+_CLEAR_FS = """
+#version 330
+out vec4 f_color;
+void main() { f_color = vec4(0.0); }
+"""
 _INST_ID_FS = """
 #version 330
 flat in float v_id;
@@ -421,40 +431,52 @@ def _shadow_blobs(states: list[ObjectState]) -> np.ndarray:
     return out
 
 
-def _dirty_rects(flat: list[ObjectState], blobs: np.ndarray, frame_of: np.ndarray, T: int, cam: Camera,
-                 w: int, h: int, margin: int = 2) -> np.ndarray:
-    """Per frame, the pixel rectangle (x0, y0, x1, y1; GL rows, bottom up; empty if x1 <= x0) that holds
-    all its objects and blob shadows: the projections of their bounding boxes' corners and of the shadow
-    quads, plus a margin. A frame with a corner behind the camera gets the whole frame."""
-    rects = np.zeros((T, 4), int)
-    if not flat:
-        return rects
-    blob_corners = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], float)
-    shadow = np.concatenate([blobs[:, None, :2] + blob_corners[None] * blobs[:, None, 2:3],
-                             np.full((len(blobs), 4, 1), 0.003)], axis=2)
-    pts = np.concatenate([box_corners(flat), shadow], axis=1)  # (N, 12, 3)
-    clip = np.c_[pts.reshape(-1, 3), np.ones(pts.shape[0] * 12)] @ (
-        cam.projection_matrix(w / h, NEAR, FAR) @ cam.view_matrix()).T
-    behind = (clip[:, 3] <= 1e-6).reshape(-1, 12).any(1)
-    ndc = clip[:, :2] / np.where(clip[:, 3:4] > 1e-6, clip[:, 3:4], 1.0)
-    px = ((ndc + 1) * 0.5 * np.array([w, h])).reshape(-1, 12, 2)
-    lo, hi = px.min(1), px.max(1)
-    lo[behind], hi[behind] = -np.inf, np.inf
-    x0 = np.full(T, np.inf)
-    y0 = np.full(T, np.inf)
-    x1 = np.full(T, -np.inf)
-    y1 = np.full(T, -np.inf)
-    np.minimum.at(x0, frame_of, lo[:, 0])
-    np.minimum.at(y0, frame_of, lo[:, 1])
-    np.maximum.at(x1, frame_of, hi[:, 0])
-    np.maximum.at(y1, frame_of, hi[:, 1])
-    has = x1 > x0  # frames without objects keep x0 = inf, x1 = -inf
-    rects[:, 0] = np.clip(np.floor(np.nan_to_num(x0, posinf=w, neginf=-margin)) - margin, 0, w)
-    rects[:, 1] = np.clip(np.floor(np.nan_to_num(y0, posinf=h, neginf=-margin)) - margin, 0, h)
-    rects[:, 2] = np.clip(np.ceil(np.nan_to_num(x1, posinf=w + margin, neginf=0)) + margin, 0, w)
-    rects[:, 3] = np.clip(np.ceil(np.nan_to_num(y1, posinf=h + margin, neginf=0)) + margin, 0, h)
+def _rects(pts: np.ndarray, group: np.ndarray, G: int, cam: Camera, w: int, h: int, margin: int = 2) -> np.ndarray:
+    """Per group (a frame, or one object in one frame), the pixel rectangle (x0, y0, x1, y1; GL rows, bottom
+    up; empty if x1 <= x0) holding the projections of its points (N, M, 3) (bounding-box corners, shadow
+    quads), plus a margin; clipped to the frame. A group with a point behind the camera gets the whole frame."""
+    x0, y0 = np.full(G, np.inf), np.full(G, np.inf)
+    x1, y1 = np.full(G, -np.inf), np.full(G, -np.inf)
+    if len(pts):
+        m = pts.shape[1]
+        clip = np.c_[pts.reshape(-1, 3), np.ones(len(pts) * m)] @ (
+            cam.projection_matrix(w / h, NEAR, FAR) @ cam.view_matrix()).T
+        ok = clip[:, 3] > 1e-6
+        behind = (~ok).reshape(-1, m).any(1)
+        px = ((clip[:, :2] / np.where(ok, clip[:, 3], 1.0)[:, None] + 1) * 0.5 * np.array([w, h])).reshape(-1, m, 2)
+        lo, hi = px.min(1), px.max(1)
+        lo[behind], hi[behind] = -np.inf, np.inf
+        np.minimum.at(x0, group, lo[:, 0])
+        np.minimum.at(y0, group, lo[:, 1])
+        np.maximum.at(x1, group, hi[:, 0])
+        np.maximum.at(y1, group, hi[:, 1])
+    has = x1 > x0  # groups without points keep x0 = inf, x1 = -inf
+    rects = np.zeros((G, 4), int)
+    with np.errstate(invalid="ignore"):
+        rects[:, 0] = np.clip(np.floor(np.nan_to_num(x0, neginf=0.0)) - margin, 0, w)
+        rects[:, 1] = np.clip(np.floor(np.nan_to_num(y0, neginf=0.0)) - margin, 0, h)
+        rects[:, 2] = np.clip(np.ceil(np.nan_to_num(x1, posinf=w)) + margin, 0, w)
+        rects[:, 3] = np.clip(np.ceil(np.nan_to_num(y1, posinf=h)) + margin, 0, h)
     rects[~has] = 0
     return rects
+
+
+def _shadow_corners(blobs: np.ndarray) -> np.ndarray:
+    """The 4 corners (K, 4, 3) of each blob shadow's ground quad (as _SHADOW_VS draws it)."""
+    c = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], float)
+    return np.concatenate([blobs[:, None, :2] + c[None] * blobs[:, None, 2:3], np.full((len(blobs), 4, 1), 0.003)], 2)
+
+
+def _rect_quads(rects: np.ndarray, tile_col: np.ndarray, tile_row: np.ndarray, w: int, h: int, cols: int,
+                rows: int, scale: int = 1) -> np.ndarray:
+    """Two triangles per rectangle (float32, (N * 6, 2), NDC) for rectangles of tiles in a cols x rows atlas of
+    w x h tiles (pixel coordinates scaled by `scale`)."""
+    r = rects.astype(float)
+    x0, x1 = (r[:, 0] + tile_col * w) / (w * cols), (r[:, 2] + tile_col * w) / (w * cols)
+    y0, y1 = (r[:, 1] + tile_row * h) / (h * rows), (r[:, 3] + tile_row * h) / (h * rows)
+    del scale
+    q = np.stack([x0, y0, x1, y0, x0, y1, x0, y1, x1, y0, x1, y1], 1) * 2 - 1
+    return q.reshape(-1, 2).astype("f4")
 
 
 class GLRenderer:
@@ -515,6 +537,8 @@ class GLRenderer:
         self.resolve_vao = ctx.vertex_array(self.resolve_prog, [(ctx.buffer(ndc.tobytes()), "2f", "in_pos")])
         self.rect_vbo = ctx.buffer(reserve=1 << 16)
         self.rect_vao = ctx.vertex_array(self.resolve_prog, [(self.rect_vbo, "2f", "in_pos")])
+        self.clear_prog = prog(vertex_shader=_FAR_VS, fragment_shader=_CLEAR_FS)
+        self.clear_vao = ctx.vertex_array(self.clear_prog, [(self.rect_vbo, "2f", "in_pos")])
         self.resolve_prog["u_fg"].value = 0
         self.resolve_prog["u_bg"].value = 1
         self.shadow_vbo = None
@@ -587,6 +611,24 @@ class GLRenderer:
         if stage is not None:
             self.profile[stage] = self.profile.get(stage, 0.0) + now - self._mark_t
         self._mark_t = now
+
+    def _write_rects(self, quads: np.ndarray) -> None:
+        if self.rect_vbo.size < quads.nbytes:
+            self.rect_vbo.orphan(quads.nbytes)
+        self.rect_vbo.write(quads.tobytes())
+
+    def _clear_rects(self, quads: np.ndarray) -> None:
+        """Clear colour to 0 and depth to 1 inside rectangles (quads from _rect_quads), in one draw call:
+        llvmpipe then loads and stores only the bins they touch, where a full clear writes the whole atlas."""
+        if not len(quads):
+            return
+        ctx, mgl = self.ctx, self.mgl
+        self._write_rects(quads)
+        ctx.disable(mgl.BLEND | mgl.CULL_FACE)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.depth_func = "1"  # always: writes depth 1.0 (the quads lie on the far plane)
+        self.clear_vao.render(mgl.TRIANGLES, vertices=len(quads))
+        ctx.depth_func = "<"
 
     def _tile_clipping(self, on: bool) -> None:
         """The clip distances of _TILE_GLSL (only while a tiled program draws: others do not write them)."""
@@ -736,7 +778,8 @@ class GLRenderer:
                                                                        "in_blob", "in_frame")])
             self.shadow_vbo.write(data)
 
-        rects = _dirty_rects(flat, blobs, np.asarray(frame_of, int), T, cam, w, h)
+        rects = _rects(np.concatenate([box_corners(flat), _shadow_corners(blobs)], axis=1) if flat else np.zeros((0, 12, 3)),
+                       np.asarray(frame_of, int), T, cam, w, h)
         self._mark("prepare")
         frames = np.empty((T, h, w, 3), np.uint8)
         B, f = self.batch, self.ss
@@ -746,9 +789,11 @@ class GLRenderer:
         for b0 in range(0, T, B):
             nb = min(B, T - b0)
             self.fbo_fg.use()
-            ctx.viewport = ctx.scissor = (0, 0, w * f, h * f * nb)  # tile k (frame b0 + k) is row k
-            ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-            ctx.scissor = None
+            ctx.viewport = (0, 0, w * f, h * f * nb)  # tile k (frame b0 + k) is row k
+            r = rects[b0:b0 + nb]
+            live = np.flatnonzero((r[:, 2] > r[:, 0]) & (r[:, 3] > r[:, 1]))
+            # clear only the rectangles: outside them nothing is drawn and the resolve reads nothing
+            self._clear_rects(_rect_quads(r[live], np.zeros(len(live)), live, w, h, 1, nb))
             self._tile_clipping(True)
             for p in (self.obj_prog, self.shadow_prog):
                 p["u_grid"].value = (1.0, float(nb))
@@ -792,16 +837,8 @@ class GLRenderer:
             self.bg_tex.use(1)
             self.resolve_prog["u_tile_h"].value = h
             self.resolve_prog["u_factor"].value = float(f)
-            r = rects[b0:b0 + nb].astype("f4")
-            live = np.flatnonzero((r[:, 2] > r[:, 0]) & (r[:, 3] > r[:, 1]))
             if len(live):
-                x0, x1 = r[live, 0] / w * 2 - 1, r[live, 2] / w * 2 - 1
-                y0 = (r[live, 1] + live * h) / (h * nb) * 2 - 1
-                y1 = (r[live, 3] + live * h) / (h * nb) * 2 - 1
-                quads = np.stack([x0, y0, x1, y0, x0, y1, x0, y1, x1, y0, x1, y1], 1).astype("f4")
-                if self.rect_vbo.size < quads.nbytes:
-                    self.rect_vbo.orphan(quads.nbytes)
-                self.rect_vbo.write(quads.tobytes())
+                self._write_rects(_rect_quads(r[live], np.zeros(len(live)), live, w, h, 1, nb))
                 self.rect_vao.render(mgl.TRIANGLES, vertices=6 * len(live))
             self._mark("resolve")
             frames[b0:b0 + nb] = background
@@ -891,11 +928,15 @@ class GLRenderer:
         obj_id = np.array([i for objs in clip.frames for i in sorted(objs) if objs[i].opacity > 0])
         frame_of = np.asarray(frame_of)
         shape_of = np.array([s.shape for s in flat])
+        corners = box_corners(flat)
+        frame_rects = _rects(corners, frame_of, T, camera, width, height)
+        obj_rects = _rects(corners, np.arange(len(flat)), len(flat), camera, width, height)
         for b0 in range(0, T, frames_per_batch):
             nb = min(frames_per_batch, T - b0)
             sel = np.flatnonzero((frame_of >= b0) & (frame_of < b0 + nb))
             tile0 = (frame_of[sel] - b0) * tiles_per_frame
-            tiles = np.concatenate([tile0, tile0 + 1 + np.array([slot[i] for i in obj_id[sel]], int)])
+            tile_obj = tile0 + 1 + np.array([slot[i] for i in obj_id[sel]], int)
+            tiles = np.concatenate([tile0, tile_obj])
             src = np.concatenate([sel, sel])
             order = np.lexsort((tiles, shape_of[src]))  # grouped by shape
             src, tiles = src[order], tiles[order]
@@ -905,10 +946,14 @@ class GLRenderer:
             inst[:, 7, 0], inst[:, 7, 1] = tiles % cols, tiles // cols
             inst[:, 7, 2] = np.minimum(obj_id[src] + 1, 255)
             self._write_instances(inst.reshape(len(src), -1))
+            # the rectangles in use: each frame's id tile (all its objects) and each object's own tile
+            frames_here = np.unique(frame_of[sel])
+            rect_tiles = np.concatenate([(frames_here - b0) * tiles_per_frame, tile_obj])
+            rects = np.concatenate([frame_rects[frames_here], obj_rects[sel]])
             fbo.use()
-            ctx.viewport = ctx.scissor = (0, 0, width * cols, height * used_rows)
-            ctx.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-            ctx.scissor = None
+            ctx.viewport = (0, 0, width * cols, height * used_rows)
+            self._clear_rects(_rect_quads(rects, rect_tiles % cols, rect_tiles // cols, width, height, cols,
+                                          used_rows))
             ctx.enable(mgl.DEPTH_TEST)
             ctx.disable(mgl.BLEND | mgl.CULL_FACE)
             self.cov_prog["u_grid"].value = (float(cols), float(used_rows))
@@ -922,12 +967,17 @@ class GLRenderer:
             self._mark("check draw")
             fbo.read_into(self._cov_buf, viewport=(0, 0, width * cols, height * used_rows), components=1, alignment=1)
             atlas = np.frombuffer(self._cov_buf, np.uint8, count=width * cols * height * used_rows)
-            atlas = atlas.reshape(used_rows, height, cols, width)[:, ::-1]
-            atlas = atlas.transpose(0, 2, 1, 3).reshape(used_rows * cols, height, width)  # tile n = row * cols + col
-            for k in range(nb):
-                n0 = k * tiles_per_frame
-                masks[b0 + k] = atlas[n0]
-                alone[b0 + k] = atlas[n0 + 1:n0 + tiles_per_frame] > 0
+            atlas = atlas.reshape(used_rows, height, cols, width)[:, ::-1]  # [row, y, col, x], y top down
+            # copy the rectangles only (outside them the atlas was not cleared; masks and alone start at 0)
+            for n, (x0, y0, x1, y1) in zip(rect_tiles.tolist(), rects.tolist()):
+                if x1 <= x0 or y1 <= y0:
+                    continue
+                t, tile = b0 + n // tiles_per_frame, n % tiles_per_frame
+                part = atlas[n // cols, height - y1:height - y0, n % cols, x0:x1]
+                if tile == 0:
+                    masks[t, height - y1:height - y0, x0:x1] = part
+                else:
+                    alone[t, tile - 1, height - y1:height - y0, x0:x1] = part > 0
             self._mark("check readback")
         return Coverage(ids, masks, alone)
 

@@ -813,7 +813,7 @@ class GLRenderer:
                 ctx.enable(mgl.DEPTH_TEST)
                 runs = []  # (layer, shape, count)
                 for o in order[pos:end]:
-                    if runs and runs[-1][:2] == (o[1], o[2]):
+                    if runs and (runs[-1][0], runs[-1][1]) == (o[1], o[2]):
                         runs[-1][2] += 1
                     else:
                         runs.append([o[1], o[2], 1])

@@ -486,6 +486,9 @@ class GLRenderer:
     change within a clip) is rendered once per clip, and frames are drawn in batches into a tall atlas (one
     tile per frame) at `supersample` times the output size, transparent where no object or shadow is; one
     pass then downsamples it and composites it over the background, and one call reads the batch back.
+    Objects are drawn instanced (one draw call per shape and batch); clearing, compositing and copying happen
+    only inside each frame's rectangle around its objects and shadows, since llvmpipe's cost there grows with
+    the pixels touched (elsewhere a frame is its background). See benchmarks/README.md for the measurements.
     Supersampling (2x2 by default) is the anti-aliasing: it costs less here than MSAA, whose resolve and
     multisample clears are slow on llvmpipe."""
 

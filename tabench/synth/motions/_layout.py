@@ -142,6 +142,22 @@ def draw(rng: np.random.Generator, sample: Callable[[], tuple], what: str, tries
 DEFAULT_CAMERA = orbit_camera("front", 90.0, 35.0 * STAGE_PER_PAPER_UNIT, 7.5 * STAGE_PER_PAPER_UNIT)
 
 
+def view_axes(ctx: MotionContext) -> tuple[np.ndarray, np.ndarray]:
+    """The video camera's horizontal right and forward axes on the ground (unit 2-vectors); the front view's
+    (right +x, forward +y) without a camera."""
+    a = np.radians(ctx.camera.azimuth_deg if ctx.camera is not None else 90.0)
+    return np.array([np.sin(a), -np.cos(a)]), np.array([np.cos(a), np.sin(a)])
+
+
+def across_screen(ctx: MotionContext, offsets, depth: float = 0.0) -> np.ndarray:
+    """Ground points (k, 2) in a row across the picture: `offsets` along the camera's right axis, all at one
+    distance from the camera (`depth` along its forward axis from the stage centre). Objects whose sizes or
+    heights the class compares stand so, or perspective would make the nearer one look bigger."""
+    right, fwd = view_axes(ctx)
+    centre = np.asarray(DEFAULT_CAMERA.target[:2], float)
+    return centre + depth * fwd + np.outer(np.asarray(offsets, float), right)
+
+
 def screen_xy(ctx: MotionContext, ground_points, z: float = 0.5) -> np.ndarray:
     """Picture positions (N, 2) of ground points (at height z) seen by the video's camera, in units of the
     frame width (x right, y down). Programs whose named motion must show on screen from every view (a
@@ -150,6 +166,18 @@ def screen_xy(ctx: MotionContext, ground_points, z: float = 0.5) -> np.ndarray:
     cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
     p = np.atleast_2d(np.asarray(ground_points, float))
     return cam.project(np.c_[p[:, :2], np.full(len(p), z)], 16, 9)[:, :2] / 16.0
+
+
+def top_in_view(ctx: MotionContext, ground_point, margin: float = 0.04, z_max: float = 6.0) -> float:
+    """The highest point above `ground_point` that the video's camera still sees below the picture's top edge
+    (with `margin` of the picture height to spare): from the nearly level front view that is about 3.5-4
+    units, so a ball dropped from higher starts out of the picture."""
+    cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
+    zs = np.arange(0.0, z_max + 1e-9, 0.05)
+    p = np.c_[np.tile(np.asarray(ground_point, float)[:2], (len(zs), 1)), zs]
+    y = cam.project(p, 16, 9)[:, 1] / 9.0  # 0 at the top edge, 1 at the bottom
+    inside = np.flatnonzero(y >= margin)
+    return float(zs[inside.max()]) if len(inside) else 0.0
 
 
 def screen_shift(ctx: MotionContext, a, b, z: float = 0.5) -> float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import pick_shape, pick_shapes, rand_size, rand_yaw, scatter
+from tabench.synth.motions._layout import (FOOTPRINT, across_screen, pick_shape, pick_shapes, rand_size, rand_yaw,
+                                          scatter, top_in_view)
 from tabench.synth.motions._timing import bounce_duration, bounce_heights, hop
 from tabench.synth.motions._tracks import Track, const, describe, to_clip
 from tabench.synth.motions._util import distinct_colors, random_color, timeline
@@ -21,7 +22,18 @@ def _drops(rng, ctx, heights, restitutions):
     t = timeline(ctx.num_frames)
     k = len(heights)
     sizes = [rand_size(rng, 0.45, 0.65) for _ in range(k)]
-    xy = scatter(rng, sizes, x=(-2.6, 2.6), y=(-1.5, 2.5), gap=0.6)
+    if k == 1:
+        xy = scatter(rng, sizes, x=(-2.6, 2.6), y=(-1.5, 2.5), gap=0.6)
+    else:  # in a row across the picture at one distance from the camera: drop heights compare on screen as
+        # they are ("very different" / "almost similar"), not as perspective makes them
+        reach = FOOTPRINT * np.array(sizes)
+        steps = [reach[i] + reach[i + 1] + rng.uniform(0.4, 0.6) for i in range(k - 1)]
+        offsets = np.r_[0.0, np.cumsum(steps)]
+        xy = across_screen(ctx, offsets - offsets.mean(), rng.uniform(-0.6, 0.6))
+    # every drop starts inside the picture of the video's camera (from the front, drops of 3 units started above
+    # its top edge): all heights scaled by one factor, so their ratios ("very different", "almost similar") hold
+    room = min(top_in_view(ctx, xy[i]) - 2 * sizes[i] - 0.2 for i in range(k))
+    heights = list(np.asarray(heights) * min(1.0, room / max(heights)))
     t0, t_stop = rng.uniform(0.0, 0.08), rng.uniform(0.65, 0.8)
     unit = (t_stop - t0) / max(np.sqrt(h) * bounce_duration(e, h) for h, e in zip(heights, restitutions))
     shapes, colors = pick_shapes(rng, ctx, k), distinct_colors(rng, k)

@@ -6,7 +6,7 @@ enough apart for their final size.
 from __future__ import annotations
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import pick_shapes
+from tabench.synth.motions._layout import FOOTPRINT, GAP, across_screen, pick_shapes
 from tabench.synth.motions._timing import ramp
 from tabench.synth.motions._tracks import describe, standing_objects, to_clip
 from tabench.synth.motions._util import distinct_colors, random_color, timeline
@@ -16,9 +16,15 @@ LARGE = (3.0, 3.4)
 
 
 def _grow(rng, ctx, starts, finals, shapes, colors):
-    """Objects growing from `starts` to `finals` sizes over one shared window, bottoms on the ground."""
+    """Objects growing from `starts` to `finals` sizes over one shared window, bottoms on the ground. Two
+    objects stand side by side across the picture at one distance from the camera, so that their sizes
+    compare on screen as they are ("similar" / "different bigger sizes"), not as perspective makes them."""
     t = timeline(ctx.num_frames)
-    objs = standing_objects(rng, ctx, len(starts), sizes=finals, colors=colors)  # spaced for the final size
+    xy = None
+    if len(starts) == 2:
+        half = (FOOTPRINT * sum(finals) + GAP) / 2 + rng.uniform(0.2, 0.5)  # spaced for the final sizes
+        xy = across_screen(ctx, [-half, half], rng.uniform(-0.6, 0.9))
+    objs = standing_objects(rng, ctx, len(starts), sizes=finals, colors=colors, xy=xy)
     t0, t1 = rng.uniform(0.1, 0.3), rng.uniform(0.7, 0.85)
     for obj, s0, s1, shape in zip(objs, starts, finals, shapes):
         obj.shape = shape

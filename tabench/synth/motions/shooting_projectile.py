@@ -21,7 +21,7 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._geometry import perp
-from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes
+from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, view_axes
 from tabench.synth.motions._timing import min_span, progress, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
@@ -31,12 +31,6 @@ CENTRE = np.array(TARGET[:2], float)  # the stage centre the cameras look at
 CORNER_RADIUS = (2.4, 2.6)  # ground distance of a corner from the centre (inside the stage for any azimuth)
 DIAGONAL_DEG = (50.0, 62.0)  # angle of a diagonal flight from the camera's right axis, towards depth
 ROW_DEPTH = (0.6, 1.1)  # how far in front of / behind the centre a level (left/right) flight runs
-
-
-def view_axes(ctx) -> tuple[np.ndarray, np.ndarray]:
-    """The camera's horizontal right and forward axes on the ground (unit 2-vectors)."""
-    a = np.radians(ctx.camera.azimuth_deg if ctx.camera is not None else 90.0)
-    return np.array([np.sin(a), -np.cos(a)]), np.array([np.cos(a), np.sin(a)])
 
 
 def _flight(t, start, end, t_launch: float, t_land: float, height: float) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._layout import across_screen, clearance, draw, on_stage, pick_shapes, rand_yaw
 from tabench.synth.motions._timing import eased, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
@@ -28,7 +28,9 @@ def _shrink(rng, ctx, start_sizes, end_sizes, what: str):
         if n == 1:
             spots = [np.array([rng.uniform(-1.0, 1.0), rng.uniform(-0.5, 1.5)])]
         else:
-            spots = [np.array([side * rng.uniform(1.4, 1.8), rng.uniform(-0.3, 1.2)]) for side in (-1.0, 1.0)]
+            # side by side across the picture at one distance from the camera: on screen their sizes compare
+            # as they are ("same" / "different smaller size"), not as perspective makes them
+            spots = list(across_screen(ctx, [-rng.uniform(1.4, 1.8), rng.uniform(1.4, 1.8)], rng.uniform(-0.6, 0.9)))
         tracks = [Track(shapes[k], colors[k], np.tile(spots[k], (len(t), 1)),
                         start_sizes[k] + (end_sizes[k] - start_sizes[k]) * p, rotation=rots[k]) for k in range(n)]
         params = dict(start_sizes=start_sizes, end_sizes=end_sizes, positions=spots, start=t0, end=t1, shapes=shapes)

@@ -193,8 +193,8 @@ def tabench_scene(n: int, size: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="tabench-bench-bl-"))
     try:
         t0, c0 = time.perf_counter(), time.process_time()
-        frames = r.render(scene).frames
-        encode_video(tmp / "x.mp4", frames, fps=24)
+        result = r.render(scene)
+        encode_video(tmp / "x.mp4", result.rgba if getattr(result, "rgba", None) is not None else result.frames, fps=24)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

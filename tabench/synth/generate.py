@@ -462,7 +462,7 @@ def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, r
     result = render_scene(Scene(clip, vp.camera, vp.background, w, h, opts.fps), opts.annotations, backend)
     clock.append((time.perf_counter(), time.process_time()))
     video = root / video_relpath(tax, job, opts.naming)
-    encode_video(video, result.frames, fps=opts.fps)
+    encode_video(video, result.rgba if getattr(result, "rgba", None) is not None else result.frames, fps=opts.fps)
     clock.append((time.perf_counter(), time.process_time()))
     for kind in opts.annotations:
         arr = result.masks if kind == "masks" else result.depth.astype(np.float16)

@@ -398,6 +398,8 @@ class RenderResult:
     frames: np.ndarray  # (T, H, W, 3) uint8
     masks: np.ndarray | None = None  # (T, H, W) uint8: 0 background, k + 1 for object id k (capped at 255)
     depth: np.ndarray | None = None  # (T, H, W) float32: camera-space depth; inf where nothing was hit
+    rgba: np.ndarray | None = None  # (T, H, W, 4) uint8 whose first 3 channels `frames` views (alpha 255): GL reads
+    # and swscale converts 4-byte pixels faster than 3-byte ones, and the encoder's output is the same
 
 
 @dataclass
@@ -784,9 +786,10 @@ class GLRenderer:
         rects = _rects(np.concatenate([box_corners(flat), _shadow_corners(blobs)], axis=1) if flat else np.zeros((0, 12, 3)),
                        np.asarray(frame_of, int), T, cam, w, h)
         self._mark("prepare")
-        frames = np.empty((T, h, w, 3), np.uint8)
+        frames = np.empty((T, h, w, 4), np.uint8)
+        background = np.concatenate([background, np.full((h, w, 1), 255, np.uint8)], axis=2)
         B, f = self.batch, self.ss
-        rgb = bytearray(w * h * B * 3)
+        rgb = bytearray(w * h * B * 4)
         ctx.blend_func = mgl.ONE, mgl.ONE_MINUS_SRC_ALPHA  # everything is premultiplied
         pos = 0
         for b0 in range(0, T, B):
@@ -846,9 +849,9 @@ class GLRenderer:
             self._mark("resolve")
             frames[b0:b0 + nb] = background
             if len(live):
-                self.fbo_out.read_into(rgb, viewport=(0, 0, w, h * nb), components=3, alignment=1)
+                self.fbo_out.read_into(rgb, viewport=(0, 0, w, h * nb), components=4, alignment=1)
                 # tiles are bottom-up in GL, so flipping each tile's rows gives the frames in order
-                tiles = np.frombuffer(rgb, np.uint8, count=w * h * nb * 3).reshape(nb, h, w, 3)[:, ::-1]
+                tiles = np.frombuffer(rgb, np.uint8, count=w * h * nb * 4).reshape(nb, h, w, 4)[:, ::-1]
                 for k in live:
                     x0, y0, x1, y1 = rects[b0 + k]
                     frames[b0 + k, h - y1:h - y0, x0:x1] = tiles[k, h - y1:h - y0, x0:x1]
@@ -860,7 +863,7 @@ class GLRenderer:
             for t, (start, ids) in enumerate(per_frame):
                 self._annotate(t, scene, ids, flat[start:start + len(ids)], model_b[start:start + len(ids)],
                                masks, depth)
-        return RenderResult(frames, masks, depth)
+        return RenderResult(frames[..., :3], masks, depth, rgba=frames)
 
     def _annotate(self, t, scene, ids, states, model_b, masks, depth) -> None:
         """Aliasing-free pass: object id per pixel (every object with opacity > 0) and the depth buffer of

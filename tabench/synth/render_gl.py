@@ -940,6 +940,8 @@ class GLRenderer:
         for b0 in range(0, T, frames_per_batch):
             nb = min(frames_per_batch, T - b0)
             sel = np.flatnonzero((frame_of >= b0) & (frame_of < b0 + nb))
+            if not len(sel):  # no object in these frames (all gone): their masks stay empty
+                continue
             tile0 = (frame_of[sel] - b0) * tiles_per_frame
             tile_obj = tile0 + 1 + np.array([slot[i] for i in obj_id[sel]], int)
             tiles = np.concatenate([tile0, tile_obj])

@@ -282,3 +282,38 @@ def test_frames_without_any_object_are_checked_and_rendered():
     assert V.evaluate(cov, apart=False, exempt=False)["passed"]
     res = render_gl.get_renderer().render(Scene(clip, FRONT, Background("plain", "backdrop"), W, H, 24), ("masks",))
     assert res.frames.shape[0] == 305 and res.masks[-1].max() == 0
+
+
+def _path_on_screen(slug, view, n=16):
+    """Per video: (bend, sideways) of object 0's on-screen path, from the sidecar's box centres, in frame
+    widths: the largest distance from the straight line between its ends, and the horizontal distance between
+    its ends."""
+    from tabench.synth.generate import run_motion, sidecar
+
+    w, h = frame_size(112)
+    opts, pools, f = Options(out="unused", background="plain"), load_pools("plain", None), TAX.by_slug(slug)
+    out = []
+    for k in range(n):
+        vp = plan_video(Job(f, "train", 2 * k + (view == "front")), opts, pools)
+        fr = sidecar(TAX, vp, run_motion(vp, opts.fps), w, h, opts)["frames"]
+        c = np.array([np.add(o["box"][:2], o["box"][2:]) / 2 for objs in fr for o in objs if o["id"] == 0]) / w
+        chord = c[-1] - c[0]
+        normal = np.array([-chord[1], chord[0]]) / np.linalg.norm(chord)
+        out.append((np.abs((c - c[0]) @ normal).max(), abs(chord[0])))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("view", ["elevated", "front"])
+def test_named_paths_show_their_shape_on_screen(view):
+    """A zigzag or curved fall/rise bends on screen and a fall/rise "at an angle" moves sideways on screen from
+    every camera (sideways was the stage's x, which an elevated camera at azimuth 0 or 180 sees along its line
+    of sight: bends of 0.003-0.008 of the picture, a straight drop); a "complex path" bends on screen (half the
+    front videos bent less than 0.03)."""
+    for slug, least in (("single_object_falling_down_in_a_zigzag_pattern", 0.04),
+                        ("single_object_rising_in_a_zigzag_pattern", 0.04),
+                        ("single_object_falling_at_a_curved_path", 0.02),
+                        ("single_object_rising_at_a_curved_path", 0.02),
+                        ("single_object_following_another_object_all_the_time_in_a_complex_path", 0.05)):
+        assert _path_on_screen(slug, view)[:, 0].min() > least, (slug, view)
+    for slug in ("single_object_falling_at_an_angle", "single_object_rising_at_an_angle"):
+        assert _path_on_screen(slug, view)[:, 1].min() > 0.07, (slug, view)

@@ -158,6 +158,30 @@ def across_screen(ctx: MotionContext, offsets, depth: float = 0.0) -> np.ndarray
     return centre + depth * fwd + np.outer(np.asarray(offsets, float), right)
 
 
+def as_seen(ctx: MotionContext, xy) -> np.ndarray:
+    """Ground points (..., 2) laid out in the front view's frame (right +x, forward +y) turned about the stage
+    centre into the video camera's, so that a path drawn "sideways" (a zigzag, a curve) is sideways on screen
+    from every azimuth (from azimuth 0 the stage's x runs along the line of sight, and a sideways zigzag of a
+    fall showed as a straight vertical line)."""
+    a = np.radians((ctx.camera.azimuth_deg if ctx.camera is not None else 90.0) - 90.0)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    centre = np.asarray(DEFAULT_CAMERA.target[:2], float)
+    return centre + (np.asarray(xy, float) - centre) @ rot.T
+
+
+def screen_bend(ctx: MotionContext, points) -> float:
+    """How far a path (T, 3) bends on screen: the largest distance of its projected points from the straight
+    line between its projected ends, in frame widths (0 for a path that looks straight)."""
+    cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
+    c = cam.project(np.asarray(points, float), 16, 9)[:, :2] / 16.0
+    chord = c[-1] - c[0]
+    length = np.linalg.norm(chord)
+    if length < 1e-9:
+        return float(np.linalg.norm(c - c[0], axis=1).max())
+    normal = np.array([-chord[1], chord[0]]) / length
+    return float(np.abs((c - c[0]) @ normal).max())
+
+
 def screen_xy(ctx: MotionContext, ground_points, z: float = 0.5) -> np.ndarray:
     """Picture positions (N, 2) of ground points (at height z) seen by the video's camera, in units of the
     frame width (x right, y down). Programs whose named motion must show on screen from every view (a

@@ -1,10 +1,13 @@
-"""Falling (coarse 9): an object drops from the air to the ground along the path the class names."""
+"""Falling (coarse 9): an object drops from the air to the ground along the path the class names.
+
+Sideways paths (at an angle, curved, zigzag) are drawn in the front view's frame and turned into the video
+camera's (`as_seen`), so they run across the picture from every azimuth."""
 from __future__ import annotations
 
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import pick_shape, rand_size, rand_yaw
+from tabench.synth.motions._layout import as_seen, pick_shape, rand_size, rand_yaw
 from tabench.synth.motions._tracks import Track, describe, to_clip
 from tabench.synth.motions._util import random_color, timeline
 
@@ -50,6 +53,7 @@ def falling_at_an_angle(rng, ctx):
     start = np.array([-d[0] / 2 + rng.uniform(-0.4, 0.4), rng.uniform(-1.0, 1.5) - d[1] / 2])
     f = _gravity(t, t0, t1)
     pos = np.c_[start[0] + d[0] * f, start[1] + d[1] * f, z0 + (size - z0) * f]
+    pos[:, :2] = as_seen(ctx, pos[:, :2])
     obj = _obj(rng, ctx, size, pos)
     return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
                                               "angle_from_vertical": angle, "heading": heading})
@@ -65,6 +69,7 @@ def falling_curved(rng, ctx):
     x0, y = -direction * reach / 2 + rng.uniform(-0.3, 0.3), rng.uniform(-1.5, 2.0)
     u = np.clip((t - t0) / (t1 - t0), 0, 1)
     pos = np.c_[x0 + direction * reach * u, np.full_like(t, y), z0 + (size - z0) * u * u]
+    pos[:, :2] = as_seen(ctx, pos[:, :2])
     obj = _obj(rng, ctx, size, pos)
     return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],
                                               "direction": direction, "reach": reach})
@@ -87,6 +92,7 @@ def falling_zigzag(rng, ctx):
     heading = np.gradient(x)
     tilt = -0.35 * np.sign(heading) * np.clip((1 - u) * 6, 0, 1)  # level again on landing
     pos = np.c_[x, np.full_like(t, y), z]
+    pos[:, :2] = as_seen(ctx, pos[:, :2])
     rot = np.c_[np.zeros_like(t), tilt, np.full_like(t, rng.uniform(0, np.pi / 2))]
     obj = _obj(rng, ctx, size, pos, rotation=rot)
     return to_clip([obj], {"objects": describe([obj]), "height": z0, "fall": [t0, t1],

@@ -5,10 +5,13 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._geometry import along, perp, rot2
-from tabench.synth.motions._layout import REACH, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._layout import (REACH, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw,
+                                          screen_bend)
 from tabench.synth.motions._timing import eased, progress, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors, smoothstep
+
+MIN_BEND = 0.06  # frame widths: how far a "complex path" must bend away from a straight line on screen
 
 
 def _queue(rng, ctx, n_followers: int):
@@ -107,7 +110,7 @@ def _complex_path(rng, lead: float):
         pts[:, 0] *= -1
     if rng.random() < 0.5:
         pts[:, 1] *= -1
-    pts = rot2(pts, np.radians(rng.uniform(-15, 15)))
+    pts = rot2(pts, rng.uniform(0, 2 * np.pi))  # any heading; the caller keeps those whose bends show on screen
     return kind, pts + [rng.uniform(-0.3, 0.3), rng.uniform(-0.2, 0.6)]
 
 
@@ -129,7 +132,10 @@ def follow_complex_path(rng, ctx):
                   Track(shapes[1], colors[1], along(path, d), s_fol, rotation=rots[1])]
         params = dict(path=kind, sizes=[s_lead, s_fol], gap_along_path=gap, path_length=total, start=t0, end=t1,
                       shapes=shapes)
-        return tracks, params, on_stage(tracks) and clearance(tracks) > 0.1
+        # the path must look curvy from the video's camera: from the nearly level front view a wave whose bends
+        # lie along the line of sight projects to an almost straight line (half the front videos bent < 0.03)
+        curvy = screen_bend(ctx, tracks[0].position) >= MIN_BEND
+        return tracks, params, curvy and on_stage(tracks) and clearance(tracks) > 0.1
 
     tracks, params = draw(rng, sample, "following in a complex path")
     return to_clip(tracks, params)

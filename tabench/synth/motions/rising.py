@@ -1,15 +1,15 @@
 """Rising (coarse class 16): an object lifts off the ground and goes up, along the named path.
 
 Every rise starts resting on the ground (z = size), waits a moment, and ends high (2.8-3.4 units) before
-the clip ends; height never decreases. Sideways motion, where the class has one, is mostly along x so it
-reads in both camera views.
+the clip ends; height never decreases. Sideways motion, where the class has one, is mostly along the front
+view's x, turned into the video camera's frame (`as_seen`) so it reads across the picture from every azimuth.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import draw, lateral_direction, on_stage, rand_yaw
+from tabench.synth.motions._layout import as_seen, draw, lateral_direction, on_stage, rand_yaw
 from tabench.synth.motions._timing import eased, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import random_color
@@ -32,7 +32,7 @@ def _rise(rng, ctx, path, name: str):
         z = size + (top - size) * up
         spin = rng.uniform(-1.0, 1.0) * np.pi * p  # a slow turn about z while rising
         rot = np.c_[np.zeros_like(p), np.zeros_like(p), r0[2] + spin]
-        tr = Track(shape, color, np.c_[base + side, z], size, rotation=rot)
+        tr = Track(shape, color, np.c_[as_seen(ctx, base + side), z], size, rotation=rot)  # sideways on screen
         params = dict(size=size, base=base, top=top, start=t0, end=t1, shape=shape, **params)
         return [tr], params, on_stage([tr])
 

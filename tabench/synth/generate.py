@@ -287,7 +287,8 @@ def run_motion(vp: VideoPlan, fps: int, attempt: int = 0) -> Clip:
         clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION, attempt), ctx)
     except LayoutError as e:  # a length check_short_clips' samples passed but this seed does not
         raise TabenchError(f"{vp.job.fine.name!r}, video seed {vp.seed}: {e} with {vp.num_frames} frames; "
-                           "raise --frames / --max-frames (videos written so far are kept)") from None
+                           "raise --frames / --max-frames (under --timing paper, whose lengths all fit, "
+                           "this is a bug to report); videos written so far are kept") from None
     if clip.num_frames != vp.num_frames:
         raise RuntimeError(f"motion program {slug!r} returned {clip.num_frames} frames, expected {vp.num_frames}")
     used = {s.shape for f in clip.frames for s in f.values()}

@@ -61,7 +61,8 @@ NOTES = (
     "instanced, one draw call per shape and batch of frames (instance data in a float texture, each instance "
     "placed into its frame's tile and clipped to it in the vertex shader) instead of one per object and frame, "
     "in the visibility pass (id tiles and alone tiles together) and in the render pass (opaque, then "
-    "transparent objects layer by layer, back to front per frame as before). Pixels: 0.002 % of pixels differ "
+    "transparent objects layer by layer, back to front per frame as before); (4) frames are read back and fed to the "
+    "encoder as RGBA (GL and swscale are faster with 4-byte pixels; the mp4 bytes are identical). Pixels: 0.002 % of pixels differ "
     "from the previous renderer (by up to 60 levels, on object edges), because the tile placement moved from the "
     "viewport to the vertex shader and rounds differently; the visibility masks differ in 17 of 381 million "
     "mask pixels over 50 clips and every visibility record (pass, attempts, visible share, gap) is unchanged; classes, "
@@ -322,14 +323,15 @@ def report(res: dict, base: dict | None, command: str) -> str:
     if e2e:
         target_fps = FULL_VIDEOS * mean_frames / (TARGET_MINUTES * 60)
         lines += [f"End to end (`tabench synth generate --workers {e2e['workers']}` on all 100 classes, "
-                  f"{e2e['videos']} videos, {e2e['frames']:,} frames, visibility re-draws, orbiting cameras, sidecars, "
+                  "train videos of both views, visibility re-draws, orbiting cameras, sidecars, "
                   "manifest; wall clock from start to the finished manifest):", "",
-                  "| code | frames/s (wall) | load avg before / after | CPU ms / frame (all processes) | "
+                  "| code | videos | frames | frames/s (wall) | load avg before / after | CPU ms / frame (all processes) | "
                   f"frames/s on {e2e['workers']} free cores | full Syn-TA (wall rate) | full Syn-TA (free cores) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|"]
         for name, r in (("before", base.get("e2e") if base else None), ("after", e2e)):
             if r:
-                lines.append(f"| {name} | {r['fps']:.0f} | {r['load_before'][0]:.1f} / {r['load_after'][0]:.1f} "
+                lines.append(f"| {name} | {r['videos']} | {r['frames']:,} | {r['fps']:.0f} "
+                             f"| {r['load_before'][0]:.1f} / {r['load_after'][0]:.1f} "
                              f"| {r['cpu_ms_per_frame']:.2f} | {r['fps_on_free_cores']:.0f} "
                              f"| {full_minutes(r['fps']):.1f} min | {full_minutes(r['fps_on_free_cores']):.1f} min |")
         lines += ["", f"Full Syn-TA = {FULL_VIDEOS:,} videos x {mean_frames:.0f} frames on average; the "

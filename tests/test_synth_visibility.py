@@ -317,3 +317,50 @@ def test_named_paths_show_their_shape_on_screen(view):
         assert _path_on_screen(slug, view)[:, 0].min() > least, (slug, view)
     for slug in ("single_object_falling_at_an_angle", "single_object_rising_at_an_angle"):
         assert _path_on_screen(slug, view)[:, 1].min() > 0.07, (slug, view)
+
+
+def test_clones_part_on_screen_from_a_far_high_camera():
+    """The full default Syn-TA stopped at 'no direction parts the clones on screen': from a far, high camera
+    small clones parting by their usual distance stay under 0.2 of the picture apart in every direction."""
+    from tabench.synth.motions import MotionContext, all_motions
+    from tabench.synth.motions._layout import screen_shift
+    from tabench.synth.scene import SET_SHAPES
+
+    slug = "single_object_cloning_into_one_identical_object_and_another_object_with_different_colour"
+    cam = make_camera("elevated", np.random.default_rng(1596), camera_family(slug))  # one such camera
+    ctx = MotionContext(1, SET_SHAPES[1], 100, 24, cam)
+    for seed in range(40):
+        clip = all_motions()[slug](np.random.default_rng(seed), ctx)
+        ends = [np.asarray(clip.frames[-1][k].position[:2]) for k in (1, 2)]
+        half = (ends[1] - ends[0]) / 2  # measured about the stage centre, as the program chooses it
+        assert screen_shift(ctx, half, -half) >= 0.2 - 1e-6, seed
+
+
+def test_a_scene_that_cannot_be_laid_out_for_its_camera_is_redrawn_and_counted(monkeypatch):
+    """A motion program's LayoutError for one camera is another attempt (new camera, new motion stream),
+    recorded as layout_redraws; only when every attempt fails is it an error naming the video."""
+    from tabench import TabenchError
+    from tabench.synth import generate as G
+    from tabench.synth.motions._layout import LayoutError
+
+    fine = TAX.by_slug("single_object_departing")
+    opts = Options(out="unused", background="plain")
+    pools = load_pools("plain", None)
+    real = G.run_motion
+    calls = []
+
+    def flaky(vp, fps, attempt=0):
+        calls.append((attempt, vp.camera))
+        if attempt == 0:
+            raise LayoutError("no layout for this camera")
+        return real(vp, fps, attempt)
+
+    monkeypatch.setattr(G, "run_motion", flaky)
+    vp = plan_video(Job(fine, "train", 0), opts, pools)
+    clip, rec = draw_scene(vp, TAX, opts.fps)
+    assert rec["layout_redraws"] == 1 and rec["attempts"] >= 2 and rec["passed"]
+    assert calls[1][1] != calls[0][1] and vp.camera == calls[-1][1]  # a new camera, and the kept one is set
+
+    monkeypatch.setattr(G, "run_motion", lambda vp, fps, attempt=0: (_ for _ in ()).throw(LayoutError("never")))
+    with pytest.raises(TabenchError, match="Single object departing.*video seed"):
+        draw_scene(plan_video(Job(fine, "train", 0), opts, pools), TAX, opts.fps)

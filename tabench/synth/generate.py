@@ -278,17 +278,11 @@ def plan_video(job: Job, opts: Options, pools: BackgroundPools) -> VideoPlan:
 
 def run_motion(vp: VideoPlan, fps: int, attempt: int = 0) -> Clip:
     from tabench.synth.motions import MotionContext, get_motion
-    from tabench.synth.motions._layout import LayoutError
 
     slug = vp.job.fine.slug
     shapes = SET_SHAPES[vp.job.fine.set]
     ctx = MotionContext(vp.job.fine.set, shapes, vp.num_frames, fps, vp.camera)
-    try:
-        clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION, attempt), ctx)
-    except LayoutError as e:  # a length check_short_clips' samples passed but this seed does not
-        raise TabenchError(f"{vp.job.fine.name!r}, video seed {vp.seed}: {e} with {vp.num_frames} frames; "
-                           "raise --frames / --max-frames (under --timing paper, whose lengths all fit, "
-                           "this is a bug to report); videos written so far are kept") from None
+    clip = get_motion(slug)(_rng(vp.seed, STREAM_MOTION, attempt), ctx)  # LayoutError: draw_scene re-draws
     if clip.num_frames != vp.num_frames:
         raise RuntimeError(f"motion program {slug!r} returned {clip.num_frames} frames, expected {vp.num_frames}")
     used = {s.shape for f in clip.frames for s in f.values()}
@@ -302,28 +296,44 @@ def draw_scene(vp: VideoPlan, tax: Taxonomy, fps: int, timing: "Timing | None" =
     """The video's motion and camera, re-drawn (attempt 1, 2, ... of its random streams) until the scene
     passes the visibility rule of `tabench.synth.visibility`, checked on the renderer's own masks at the
     reference size. Sets vp.camera; returns the clip and the rule's record (for the sidecar and synth.json).
-    A scene that fails every attempt is kept with passed = false in its record (counted in synth.json)."""
+    A scene that fails every attempt is kept with passed = false in its record (counted in synth.json).
+    A motion that cannot be laid out for the attempt's camera (a rare far camera, a clip too short) is re-drawn
+    the same way; the record's `layout_redraws` counts those attempts, and it is an error if all fail."""
+    from tabench.synth.motions._layout import LayoutError
     coarse = tax.coarse[vp.job.fine.coarse_id].name
     apart, exempt = coarse in visibility.APART_COARSE, coarse in visibility.EXEMPT_COARSE
     w, h = frame_size(visibility.CHECK_SIZE)
     renderer = RENDERERS["gl"]()  # the check uses the GL renderer's masks whatever the output backend
     family = camera_family(vp.job.fine.slug)
+    kept, layout_redraws, last_error = None, 0, None
     for attempt in range(visibility.MAX_ATTEMPTS):
         t0 = (time.perf_counter(), time.process_time())
-        if attempt:
-            vp.camera = make_camera(vp.view, _rng(vp.seed, STREAM_CAMERA, attempt), family)
-        clip = run_motion(vp, fps, attempt)
+        camera = vp.camera if attempt == 0 else make_camera(vp.view, _rng(vp.seed, STREAM_CAMERA, attempt), family)
+        vp.camera = camera
+        try:
+            clip = run_motion(vp, fps, attempt)
+        except LayoutError as e:
+            layout_redraws, last_error = layout_redraws + 1, e
+            continue
         t1 = (time.perf_counter(), time.process_time())
-        record = visibility.evaluate(renderer.coverage(clip, vp.camera, w, h), apart, exempt)
+        record = visibility.evaluate(renderer.coverage(clip, camera, w, h), apart, exempt)
         t2 = (time.perf_counter(), time.process_time())
         if timing is not None:
             timing.motion += t1[0] - t0[0]
             timing.cpu_motion += t1[1] - t0[1]
             timing.check += t2[0] - t1[0]
             timing.cpu_check += t2[1] - t1[1]
+        kept = (clip, camera, record)
         if record["passed"]:
             break
-    return clip, {"attempts": attempt + 1, **record}
+    if kept is None:
+        raise TabenchError(f"{vp.job.fine.name!r}, video seed {vp.seed}: {last_error} with {vp.num_frames} frames "
+                           f"from each of {visibility.MAX_ATTEMPTS} cameras; raise --frames / --max-frames (under "
+                           "--timing paper, whose lengths all fit, this is a bug to report); videos written so far "
+                           "are kept")
+    clip, vp.camera, record = kept
+    extra = {"layout_redraws": layout_redraws} if layout_redraws else {}
+    return clip, {"attempts": attempt + 1, **extra, **record}
 
 
 def _r(x, nd=4):

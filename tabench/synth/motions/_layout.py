@@ -120,7 +120,7 @@ def offstage_x(y: float, side: int, camera=None, z: float = 0.6, reach_: float =
         r = reach_ * f / depth if depth > 0 else 0.0
         if depth <= 0.1 or px + r < 0 or px - r > 16.0 / 9.0 or py + r < 0 or py - r > 1.0:
             return float(x + side * 0.3)
-    raise RuntimeError(f"no x on side {side} of lane y={y} is out of view of {camera}")  # a bug in the family
+    raise LayoutError(f"no x on side {side} of lane y={y} is out of view of {camera}")
 
 
 class LayoutError(RuntimeError):

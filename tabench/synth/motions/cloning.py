@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._layout import FOOTPRINT, GAP, pick_shape, rand_size, rand_yaw, screen_shift
+from tabench.synth.motions._layout import FOOTPRINT, GAP, LayoutError, pick_shape, rand_size, rand_yaw, screen_shift
 from tabench.synth.motions._timing import ramp
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors, lerp, random_color, timeline
@@ -65,7 +65,7 @@ def _parting(rng, ctx, ends, least: float) -> np.ndarray:
         d = _unit(rng.uniform(0, 2 * np.pi))
         if screen_shift(ctx, *ends(d)) >= least:
             return d
-    raise RuntimeError("no direction parts the clones on screen")  # a bug in the camera family
+    raise LayoutError("no direction parts the clones on screen from this camera")
 
 
 @motion("single_object_cloning_into_two_identical_objects_both_going_in_same_direction")
@@ -106,7 +106,7 @@ def cloning_two_different_directions(rng, ctx):
         if screen_shift(ctx, travel * d1, travel * d2) >= 0.25:
             break
     else:
-        raise RuntimeError("no parting directions show on screen")  # a bug in the camera family
+        raise LayoutError("no parting directions show on screen from this camera")
     origin = _origin(rng, np.array([travel * d1, travel * d2, [0, 0]]))
     tc = _born_at(t, rng.uniform(0.15, 0.3))
     te = rng.uniform(0.8, 0.92)
@@ -158,6 +158,12 @@ def cloning_identical_and_recoloured(rng, ctx):
     obj = _object(rng, ctx)
     obj["color"], other = distinct_colors(rng, 2)
     half = 2 * obj["size"] * FOOTPRINT + GAP + rng.uniform(0.1, 0.3)  # centre distance clone <-> original
+    # from a far, high camera small objects parting by `half` stay under 0.2 of the picture apart in every
+    # direction: they slide further there (at most ~2.2 units, which the stage holds in every direction)
+    widest = max(screen_shift(ctx, half * _unit(a), -half * _unit(a))
+                 for a in np.linspace(0, np.pi, 36, endpoint=False))
+    if widest < 0.22:
+        half *= 0.22 / widest
     d = _parting(rng, ctx, lambda d: (half * d, -half * d), 0.2)
     origin = _origin(rng, np.array([half * d, -half * d, [0, 0]]))
     t1 = _born_at(t, rng.uniform(0.12, 0.2))

@@ -91,3 +91,13 @@ def test_wilson_interval_and_bad_input(tmp_path):
     with pytest.raises(TabenchError, match="--size"):
         audit(tmp_path, size=8)
     assert main(["synth", "audit", str(tmp_path / "missing")]) == 2
+
+
+def test_chance_is_what_answering_the_most_frequent_training_class_scores():
+    """Coarse classes with more fine classes have more videos: always answering the biggest one beats 1/C, so
+    the audit must not call that a cue."""
+    from tabench.synth.audit import chance_level
+
+    assert chance_level(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3])) == pytest.approx(0.25)
+    train, test = np.array([0, 0, 0, 1, 2, 3]), np.array([0, 0, 0, 1, 2, 3, 3, 3])
+    assert chance_level(train, test) == pytest.approx(3 / 8)

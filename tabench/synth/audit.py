@@ -4,7 +4,8 @@ Syn-TA is meant to be free of such cues: its static first frame is class-agnosti
 pool and background pool for every class of a set) and what tells classes apart is the motion. The audit
 proves it on a dataset: it trains, on Set k's train videos (coarse labels), a small CNN on the first frame,
 one on a random frame of each video, and a clip-length-only classifier, and reports their known (Set k val)
-and unknown (the other set's val) accuracy next to chance, in both directions. A bias-free dataset is at
+and unknown (the other set's val) accuracy next to chance (`chance_level`: 1/C, or more where the classes are
+unbalanced), in both directions. A bias-free dataset is at
 chance on the unknown set for the single-frame classifiers (a frame may carry the motion's state, e.g. an
 object in mid-air, which a known-set classifier can learn; the unknown set's classes are different fine
 motions, so that does not carry over) and for the clip length.
@@ -74,6 +75,15 @@ def _score(pred: np.ndarray, label: np.ndarray, chance: float) -> dict:
     lo, hi = wilson_interval(correct, n)
     return {"accuracy": correct / n if n else 0.0, "n": n, "ci95": [round(lo, 4), round(hi, 4)],
             "above_chance": bool(lo > chance)}
+
+
+def chance_level(train_labels: np.ndarray, eval_labels: np.ndarray) -> float:
+    """The accuracy a classifier reaches without any cue: the better of 1/C and always answering the training
+    set's most frequent class. Syn-TA's coarse classes hold unequal numbers of fine classes per set, so that
+    constant scores 7.5-8.5 % on the other set's val videos of the default dataset, not 5 %."""
+    train_labels, eval_labels = np.asarray(train_labels), np.asarray(eval_labels)
+    top = int(np.bincount(train_labels).argmax())
+    return max(1.0 / len(np.unique(train_labels)), float((eval_labels == top).mean()) if len(eval_labels) else 0.0)
 
 
 @contextlib.contextmanager
@@ -169,19 +179,21 @@ def audit(root, size: int = 32, epochs: int = 12, seed: int = 0, log=None, min_s
         other = 3 - k
         train, known, unknown = samples[k, "train"], samples[k, "val"], samples[other, "val"]
         row = {"train_set": k, "test_known": k, "test_unknown": other,
-               "chance": 1.0 / len(set(train.label.tolist())),
+               "uniform": 1.0 / len(set(train.label.tolist())),
+               "chance": chance_level(train.label, unknown.label),
                "majority_unknown": float(np.bincount(unknown.label).max() / len(unknown.label))}
+        chance_known = chance_level(train.label, known.label)
         for name in ("first_frame", "random_frame"):
             pick = (lambda sm: sm.first) if name == "first_frame" else (lambda sm: sm.random)
             log(f"audit: training the {name.replace('_', '-')} classifier on Set {k} ({epochs} epochs)")
             net = _FrameNet(num_classes, pick(train).shape[1:], seed)
             steps = net.fit(pick(train), train.label, epochs, seed, min_steps)
             log(f"audit: {steps} steps")
-            row[name] = {"known": _score(net.predict(pick(known)), known.label, row["chance"]),
+            row[name] = {"known": _score(net.predict(pick(known)), known.label, chance_known),
                          "unknown": _score(net.predict(pick(unknown)), unknown.label, row["chance"])}
         rule = _LengthRule()
         rule.fit(train.length, train.label, num_classes)
-        row["clip_length"] = {"known": _score(rule.predict(known.length), known.label, row["chance"]),
+        row["clip_length"] = {"known": _score(rule.predict(known.length), known.label, chance_known),
                               "unknown": _score(rule.predict(unknown.length), unknown.label, row["chance"])}
         directions.append(row)
     mean = {name: {part: float(np.mean([d[name][part]["accuracy"] for d in directions]))

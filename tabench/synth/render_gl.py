@@ -470,13 +470,12 @@ def _shadow_corners(blobs: np.ndarray) -> np.ndarray:
 
 
 def _rect_quads(rects: np.ndarray, tile_col: np.ndarray, tile_row: np.ndarray, w: int, h: int, cols: int,
-                rows: int, scale: int = 1) -> np.ndarray:
+                rows: int) -> np.ndarray:
     """Two triangles per rectangle (float32, (N * 6, 2), NDC) for rectangles of tiles in a cols x rows atlas of
-    w x h tiles (pixel coordinates scaled by `scale`)."""
+    w x h tiles."""
     r = rects.astype(float)
     x0, x1 = (r[:, 0] + tile_col * w) / (w * cols), (r[:, 2] + tile_col * w) / (w * cols)
     y0, y1 = (r[:, 1] + tile_row * h) / (h * rows), (r[:, 3] + tile_row * h) / (h * rows)
-    del scale
     q = np.stack([x0, y0, x1, y0, x0, y1, x0, y1, x1, y0, x1, y1], 1) * 2 - 1
     return q.reshape(-1, 2).astype("f4")
 
@@ -925,14 +924,14 @@ class GLRenderer:
         tiles_per_frame = 1 + K
         frames_per_batch = max(1, (cols * rows) // tiles_per_frame)
         # two instances per object and frame: one into the frame's id tile, one into the object's own tile
-        frame_of, flat = [], []
+        frame_of, flat, obj_id = [], [], []
         for t, objs in enumerate(clip.frames):
             here = [i for i in sorted(objs) if objs[i].opacity > 0]
             frame_of += [t] * len(here)
             flat += [objs[i] for i in here]
+            obj_id += here
         model = np.swapaxes(_model_matrices(flat)[0], -1, -2)
-        obj_id = np.array([i for objs in clip.frames for i in sorted(objs) if objs[i].opacity > 0])
-        frame_of = np.asarray(frame_of)
+        obj_id, frame_of = np.asarray(obj_id, int), np.asarray(frame_of)
         shape_of = np.array([s.shape for s in flat])
         corners = box_corners(flat)
         frame_rects = _rects(corners, frame_of, T, camera, width, height)

@@ -142,10 +142,20 @@ def draw(rng: np.random.Generator, sample: Callable[[], tuple], what: str, tries
 DEFAULT_CAMERA = orbit_camera("front", 90.0, 35.0 * STAGE_PER_PAPER_UNIT, 7.5 * STAGE_PER_PAPER_UNIT)
 
 
+def view_camera(ctx: MotionContext):
+    """The video's camera, or DEFAULT_CAMERA for a program called without one."""
+    return ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
+
+
+def _picture(ctx: MotionContext, points) -> np.ndarray:
+    """Picture positions (N, 2) of 3D points seen by the video's camera, in frame widths (x right, y down)."""
+    return view_camera(ctx).project(np.asarray(points, float), 16, 9)[:, :2] / 16.0
+
+
 def view_axes(ctx: MotionContext) -> tuple[np.ndarray, np.ndarray]:
     """The video camera's horizontal right and forward axes on the ground (unit 2-vectors); the front view's
     (right +x, forward +y) without a camera."""
-    a = np.radians(ctx.camera.azimuth_deg if ctx.camera is not None else 90.0)
+    a = np.radians(view_camera(ctx).azimuth_deg)
     return np.array([np.sin(a), -np.cos(a)]), np.array([np.cos(a), np.sin(a)])
 
 
@@ -163,7 +173,7 @@ def as_seen(ctx: MotionContext, xy) -> np.ndarray:
     centre into the video camera's, so that a path drawn "sideways" (a zigzag, a curve) is sideways on screen
     from every azimuth (from azimuth 0 the stage's x runs along the line of sight, and a sideways zigzag of a
     fall showed as a straight vertical line)."""
-    a = np.radians((ctx.camera.azimuth_deg if ctx.camera is not None else 90.0) - 90.0)
+    a = np.radians(view_camera(ctx).azimuth_deg - 90.0)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     centre = np.asarray(DEFAULT_CAMERA.target[:2], float)
     return centre + (np.asarray(xy, float) - centre) @ rot.T
@@ -172,8 +182,7 @@ def as_seen(ctx: MotionContext, xy) -> np.ndarray:
 def screen_bend(ctx: MotionContext, points) -> float:
     """How far a path (T, 3) bends on screen: the largest distance of its projected points from the straight
     line between its projected ends, in frame widths (0 for a path that looks straight)."""
-    cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
-    c = cam.project(np.asarray(points, float), 16, 9)[:, :2] / 16.0
+    c = _picture(ctx, points)
     chord = c[-1] - c[0]
     length = np.linalg.norm(chord)
     if length < 1e-9:
@@ -187,19 +196,17 @@ def screen_xy(ctx: MotionContext, ground_points, z: float = 0.5) -> np.ndarray:
     frame width (x right, y down). Programs whose named motion must show on screen from every view (a
     teleport, clones parting, a slow approach) check their layout with it: from the nearly level front
     view a move in depth hardly moves on screen."""
-    cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
     p = np.atleast_2d(np.asarray(ground_points, float))
-    return cam.project(np.c_[p[:, :2], np.full(len(p), z)], 16, 9)[:, :2] / 16.0
+    return _picture(ctx, np.c_[p[:, :2], np.full(len(p), z)])
 
 
 def top_in_view(ctx: MotionContext, ground_point, margin: float = 0.04, z_max: float = 6.0) -> float:
     """The highest point above `ground_point` that the video's camera still sees below the picture's top edge
     (with `margin` of the picture height to spare): from the nearly level front view that is about 3.5-4
     units, so a ball dropped from higher starts out of the picture."""
-    cam = ctx.camera if ctx.camera is not None else DEFAULT_CAMERA
     zs = np.arange(0.0, z_max + 1e-9, 0.05)
     p = np.c_[np.tile(np.asarray(ground_point, float)[:2], (len(zs), 1)), zs]
-    y = cam.project(p, 16, 9)[:, 1] / 9.0  # 0 at the top edge, 1 at the bottom
+    y = view_camera(ctx).project(p, 16, 9)[:, 1] / 9.0  # 0 at the top edge, 1 at the bottom
     inside = np.flatnonzero(y >= margin)
     return float(zs[inside.max()]) if len(inside) else 0.0
 

@@ -407,3 +407,15 @@ def test_clips_too_short_for_a_class_are_refused_before_rendering(tmp_path, caps
     assert not out.exists()  # refused before anything was written
     need = int(err.split("needs at least ")[1].split(";")[0])
     assert need > 8
+
+
+def test_paper_timing_at_a_low_fps_is_refused_for_classes_it_makes_too_short(tmp_path, capsys):
+    """--timing paper scales each class's paper length to --fps: at 2 fps two projectiles get 10 frames."""
+    out = tmp_path / "syn"
+    args = ["synth", "generate", "--out", str(out), "--timing", "paper", "--fps", "2", "--train-per-class", "1",
+            "--val-per-class", "0", "--size", "32", "--background", "plain", "--no-progress", "--classes",
+            "shooting_two_projectiles_from_same_position_to_opposite_corner"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--timing paper is too short" in err and "gets 10 frames at --fps 2" in err
+    assert not out.exists()

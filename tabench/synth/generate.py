@@ -519,17 +519,17 @@ def check_programs(fines: list[Fine]) -> None:
 
 def check_short_clips(fines: list[Fine], opts: Options, seeds: int = 6) -> None:
     """Clips shorter than the default range may be too short for a class's motion (two projectiles shot one
-    after the other do not fit in 8 frames): try each selected class at the shortest length asked for, before
-    anything is rendered, and name the classes that cannot be laid out with the length they need."""
-    shortest = opts.frames[0] if opts.frames else FRAMES_MIN
-    if opts.max_frames:
-        shortest = min(shortest, opts.max_frames)
-    if opts.timing == "paper":
+    after the other do not fit in 8 frames): try each selected class at the length it will get, before
+    anything is rendered, and name the classes that cannot be laid out with it."""
+    if opts.timing == "paper":  # each class its own length (shorter than the default range only at a low --fps)
         from tabench.synth.motions._timing import paper_frames
 
-        shortest = min(paper_frames(f.slug, opts.fps) for f in fines) if fines else FRAMES_MIN
-    if shortest >= FRAMES_MIN:
-        return
+        length = {f.slug: paper_frames(f.slug, opts.fps) for f in fines}
+    else:
+        shortest = opts.frames[0] if opts.frames else FRAMES_MIN
+        if opts.max_frames:
+            shortest = min(shortest, opts.max_frames)
+        length = {f.slug: shortest for f in fines}
     from tabench.synth.motions import MotionContext, get_motion
     from tabench.synth.motions._layout import LayoutError
 
@@ -542,25 +542,19 @@ def check_short_clips(fines: list[Fine], opts: Options, seeds: int = 6) -> None:
             return False
         return True
 
-    short = []
-    if opts.timing == "paper":  # each class its own length (shorter than the default range only at a low --fps)
-        from tabench.synth.motions._timing import paper_frames
-
-        for f in fines:
-            n = paper_frames(f.slug, opts.fps)
-            if n < FRAMES_MIN and not fits(f, n):
-                short.append(f"{f.name!r} gets {n} frames at --fps {opts.fps}")
-        if short:
-            raise TabenchError(f"--timing paper is too short for {len(short)} selected classes: {'; '.join(short)}; "
-                               "raise --fps or leave them out with --classes")
+    short = [f for f in fines if length[f.slug] < FRAMES_MIN and not fits(f, length[f.slug])]
+    if not short:
         return
-    for f in fines:
-        if not fits(f, shortest):
-            need = next((n for n in range(shortest + 1, FRAMES_MIN + 1) if fits(f, n)), FRAMES_MIN)
-            short.append(f"{f.name!r} needs at least {need}")
-    if short:
-        raise TabenchError(f"clips of {shortest} frames are too short for {len(short)} selected classes: "
-                           f"{'; '.join(short)}; raise --frames / --max-frames or leave them out with --classes")
+    if opts.timing == "paper":
+        shown = "; ".join(f"{f.name!r} gets {length[f.slug]} frames at --fps {opts.fps}" for f in short)
+        raise TabenchError(f"--timing paper is too short for {len(short)} selected classes: {shown}; "
+                           "raise --fps or leave them out with --classes")
+    shortest = length[short[0].slug]
+    shown = "; ".join(f"{f.name!r} needs at least "
+                      f"{next((n for n in range(shortest + 1, FRAMES_MIN + 1) if fits(f, n)), FRAMES_MIN)}"
+                      for f in short)
+    raise TabenchError(f"clips of {shortest} frames are too short for {len(short)} selected classes: {shown}; "
+                       "raise --frames / --max-frames or leave them out with --classes")
 
 
 def _check_config(root: Path, opts: Options, pools: BackgroundPools) -> None:

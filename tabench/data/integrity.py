@@ -79,7 +79,7 @@ def expectations(entry, frame_size: tuple[int, int] | None = None) -> dict:
     `frame_size` is the dataset's (width, height) where the rows lack those columns. A cell that is not a
     positive whole number is named under "bad" (a manifest problem, never silently ignored)."""
     meta = getattr(entry, "meta", {}) or {}
-    exp: dict = {"bad": []}
+    exp: dict = {"bad": [], "size_from": "manifest.csv"}
     for key, col in (("frames", "num_frames"), ("width", "width"), ("height", "height")):
         try:
             exp[key] = _positive_int(meta.get(col))
@@ -88,13 +88,15 @@ def expectations(entry, frame_size: tuple[int, int] | None = None) -> dict:
             exp["bad"].append(f"{col} {str(e)!r}")
     if frame_size and exp["width"] is None and exp["height"] is None and not exp["bad"]:
         exp["width"], exp["height"] = frame_size
-        exp["size_from"] = "synth.json"
+        exp["size_from"] = "synth.json size"
     return exp
 
 
 def inspect_video(path: str | os.PathLike, frames: int | None = None, width: int | None = None,
-                  height: int | None = None, fast: bool = False) -> tuple[str, str] | None:
-    """(kind, detail) of what is wrong with one video file, or None. Never raises (a pool worker)."""
+                  height: int | None = None, fast: bool = False,
+                  size_from: str = "manifest.csv") -> tuple[str, str] | None:
+    """(kind, detail) of what is wrong with one video file, or None; `size_from` names where the expected
+    width and height come from. Never raises (a pool worker)."""
     import av
 
     from tabench.data.video import VideoReader, _reason
@@ -112,7 +114,7 @@ def inspect_video(path: str | os.PathLike, frames: int | None = None, width: int
         with reader:
             info = reader.info
             if (width and width != info.width) or (height and height != info.height):
-                return "mis-sized", f"header gives {info.width}x{info.height}, manifest.csv {width}x{height}"
+                return "mis-sized", f"header gives {info.width}x{info.height}, {size_from} {width}x{height}"
             if fast:
                 return None
             n, odd = 0, None
@@ -144,9 +146,8 @@ def _inspect_job(job: tuple) -> tuple[str, tuple[str, str] | None, list]:
     if exp.get("bad"):
         verdict = ("manifest", f"manifest.csv row has {', '.join(exp['bad'])}: not a positive whole number")
     else:
-        verdict = inspect_video(path, exp["frames"], exp["width"], exp["height"], fast=fast)
-        if verdict is not None and verdict[0] == "mis-sized" and exp.get("size_from"):
-            verdict = (verdict[0], verdict[1].replace("manifest.csv", "synth.json size"))
+        verdict = inspect_video(path, exp["frames"], exp["width"], exp["height"], fast=fast,
+                                size_from=exp["size_from"])
     try:
         st = os.stat(path)
         stamp = [st.st_size, st.st_mtime_ns]

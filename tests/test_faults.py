@@ -395,6 +395,38 @@ def test_data_check_names_mis_sized_syn_ta_videos_and_bad_metadata_cells(clean, 
     assert named[rows[1]]["kind"] == "manifest" and "twelve" in named[rows[1]]["detail"]
 
 
+BAD_SYNTH_JSON = {  # how synth.json gets damaged -> what `data check` and a resume must say about it
+    b"": "is empty", b'{"generator": "tabench synth ge': "is not valid JSON",
+    bytes(range(128, 256)): "is not text", b"[1, 2]": "holds an array, not a JSON object",
+    b'{"generator": "tabench synth generate"}': "has no options object",
+    b'{"options": {"seed": 0}}': "options.size is missing", b'{"options": {"size": "112"}}': "options.size is '112'",
+    b'{"options": {"size": 4}}': "options.size is 4, not a number of pixels"}
+
+
+def test_data_check_names_a_synth_json_that_gives_no_frame_size(clean, tmp_path, capsys):
+    """A synth.json that is there but cannot be read or gives no usable options.size was skipped quietly (the
+    Syn-TA frame-size check with it); now it is a finding naming the file and why, and training refuses it."""
+    from tabench.data.integrity import verify_dataset
+
+    d = tmp_path / "d"
+    shutil.copytree(clean, d)
+    for content, why in BAD_SYNTH_JSON.items():
+        (d / "synth.json").write_bytes(content)
+        assert cli.main(["data", "check", str(d), "--json"]) == 1, why
+        problems = json.loads(capsys.readouterr().out)["problems"]
+        assert [(p["path"], p["kind"]) for p in problems] == [("synth.json", "manifest")], (why, problems)
+        assert str(d / "synth.json") in problems[0]["detail"] and why in problems[0]["detail"]
+        assert "frame size cannot be checked" in problems[0]["detail"]
+    assert cli.main(["data", "check", str(d), "--no-progress", "--no-files"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {d / 'synth.json'} options.size is 4, not a number of pixels from 32 to 1080; "
+                   "the videos' frame size cannot be checked against it"]
+    with pytest.raises(TabenchError, match="options.size is 4"):
+        verify_dataset(d, read_manifest(d), progress=False)
+    (d / "synth.json").unlink()  # no synth.json (a K400-TA / SSv2-TA): no frame size to check, OK as before
+    assert cli.main(["data", "check", str(d), "--json"]) == 0
+
+
 def test_clips_too_short_for_a_class_are_refused_before_rendering(tmp_path, capsys):
     """`synth generate --frames 8` crashed after 235 of 500 videos on two projectiles shot one after the other."""
     out = tmp_path / "syn"

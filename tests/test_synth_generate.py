@@ -206,6 +206,35 @@ def test_resuming_with_other_options_is_refused(tmp_path, capsys):
     assert "different seed" in capsys.readouterr().err
 
 
+@gl
+def test_resuming_into_a_corrupt_synth_json_is_refused_and_loses_nothing(tmp_path, capsys):
+    """A synth.json that cannot be read was taken for none (or crashed with a traceback) and replaced, so a
+    resume mixed videos of other options in unchecked; now it is refused, one line, before anything is written."""
+    out = tmp_path / "data"
+    args = ["synth", "generate", "--out", str(out), "--classes", "single_object_moving_from_right_to_left",
+            "--train-per-class", "1", "--val-per-class", "0", "--size", "32", "--max-frames", "4",
+            "--background", "plain", "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    stamps = {rel: p.stat().st_mtime_ns for rel, p in _videos(out).items()}
+    assert stamps
+    for content, why in ((b'{"generator": "tabench synth generate", "opt', "is not valid JSON"),
+                         (b"", "is empty"), (bytes(range(128, 256)), "is not text"),
+                         (b'["options"]', "holds an array, not a JSON object"),
+                         (b'{"options": 112}', "has no options object")):
+        (out / "synth.json").write_bytes(content)
+        assert main(args) == 2, why
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert f"{out / 'synth.json'} {why}" in err and "move it aside" in err and "another --out" in err, err
+        assert (out / "synth.json").read_bytes() == content  # not replaced
+        assert {rel: p.stat().st_mtime_ns for rel, p in _videos(out).items()} == stamps
+    (out / "synth.json").rename(out / "synth.json.bad")  # moved aside: the same options resume, nothing re-rendered
+    assert main(args) == 0
+    assert {rel: p.stat().st_mtime_ns for rel, p in _videos(out).items()} == stamps
+    assert json.loads((out / "synth.json").read_text())["options"]["size"] == 32
+
+
 def test_seeds_and_clip_lengths_are_stable():
     # a stable hash, not Python's salted hash(): these numbers must never change
     assert G.video_seed(0, "single_object_departing", "train", 0) == G.video_seed(0, "single_object_departing", "train", 0)

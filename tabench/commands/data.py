@@ -10,19 +10,26 @@ from tabench.data.format import check_dataset, open_dataset
 
 def check(args) -> int:
     """Structure (manifest, splits, taxonomy) and every video, decoded to its last frame (header only with --fast)."""
+    from tabench import TabenchError
     from tabench.data.format import read_manifest, unsafe_path_reason
-    from tabench.data.integrity import check_videos
+    from tabench.data.integrity import check_videos, dataset_frame_size
 
     rep = check_dataset(args.data, check_files=False)
     problems = []
+    try:
+        frame_size = dataset_frame_size(args.data)
+    except TabenchError as e:  # a Syn-TA whose synth.json is bad: named, not a size check skipped
+        frame_size = None
+        problems.append({"path": "synth.json", "kind": "manifest",
+                         "detail": f"{e}; the videos' frame size cannot be checked against it"})
     if not args.no_files:
         try:
             entries = [e for e in read_manifest(args.data) if unsafe_path_reason(e.path) is None]
         except Exception:  # noqa: BLE001 - the manifest error is already in rep.errors
             entries = []
         found, _ = check_videos(args.data, entries, fast=args.fast, workers=args.workers,
-                                progress=not args.json and not args.no_progress)
-        problems = [p.to_dict() for p in found]
+                                progress=not args.json and not args.no_progress, frame_size=frame_size)
+        problems += [p.to_dict() for p in found]
     problems = [{"path": _where(e), "kind": "manifest", "detail": e} for e in rep.errors] + problems
     if args.json:
         json.dump({"data": str(args.data), "ok": not problems, "decoded": not args.fast and not args.no_files,

@@ -8,7 +8,8 @@ wrong with it as a `Problem` of one of these kinds:
   unreadable  it does not open as a video (zero bytes, random bytes, a picture), or decoding fails midway
   truncated   it decodes to fewer frames than its container lists, or than manifest.csv's `num_frames` says
   mis-sized   its frames are not the size its header gives, or not the manifest's `width` / `height` (for a
-              generated Syn-TA, whose manifest has no such columns: the frame size of DATA/synth.json's `size`)
+              generated Syn-TA, whose manifest has no such columns: the frame size of DATA/synth.json's `size`;
+              a synth.json that is there but gives no usable size is an error, see `dataset_frame_size`)
   manifest    its manifest row's `num_frames` / `width` / `height` is not a positive whole number
 
 `check_videos` runs it over many files in a process pool with a progress bar; `verify_dataset` is the check that
@@ -59,19 +60,19 @@ def _positive_int(v) -> int | None:
 
 
 def dataset_frame_size(root: str | os.PathLike) -> tuple[int, int] | None:
-    """(width, height) a generated Syn-TA was rendered at (from DATA/synth.json options.size), else None."""
-    try:
-        size = json.loads((Path(root) / "synth.json").read_text(encoding="utf-8")).get("options", {}).get("size")
-    except (OSError, ValueError, AttributeError):
+    """(width, height) a generated Syn-TA was rendered at (from DATA/synth.json options.size); None without a
+    synth.json (K400-TA, SSv2-TA). A synth.json that cannot be read or gives no usable size is a TabenchError
+    naming the file and why: the frame-size check is never skipped silently."""
+    path = Path(root) / "synth.json"
+    if not (path.exists() or path.is_symlink()):
         return None
-    if not isinstance(size, int) or size <= 0:
-        return None
-    from tabench.synth.generate import frame_size
+    from tabench.synth.generate import MAX_SIZE, MIN_SIZE, frame_size, read_options
 
-    try:
-        return frame_size(size)
-    except TabenchError:
-        return None
+    size = (read_options(root) or {}).get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE:
+        why = "is missing" if size is None else f"is {size!r}, not a number of pixels from {MIN_SIZE} to {MAX_SIZE}"
+        raise TabenchError(f"{path} options.size {why}")
+    return frame_size(size)
 
 
 def expectations(entry, frame_size: tuple[int, int] | None = None) -> dict:
@@ -157,11 +158,15 @@ def _inspect_job(job: tuple) -> tuple[str, tuple[str, str] | None, list]:
 
 
 def check_videos(root: str | os.PathLike, entries, fast: bool = False, workers: int | None = None,
-                 progress: bool = True, desc: str = "checking videos") -> tuple[list[Problem], dict]:
-    """Inspect the files of `entries` (manifest rows) in parallel. Returns (problems in manifest order,
-    {path: [size, mtime_ns] or None} of every file checked)."""
+                 progress: bool = True, desc: str = "checking videos",
+                 frame_size: tuple[int, int] | None | str = "synth.json") -> tuple[list[Problem], dict]:
+    """Inspect the files of `entries` (manifest rows) in parallel. `frame_size` is the (width, height) of rows
+    without width/height columns: by default DATA/synth.json's (`dataset_frame_size`, an error if that file is
+    bad), None for none. Returns (problems in manifest order, {path: [size, mtime_ns] or None} of every file
+    checked)."""
     root = Path(root)
-    frame_size = dataset_frame_size(root)
+    if frame_size == "synth.json":
+        frame_size = dataset_frame_size(root)
     jobs = [(e.path, str(root / e.path), expectations(e, frame_size), fast) for e in entries]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     results: dict = {}

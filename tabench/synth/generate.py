@@ -557,15 +557,49 @@ def check_short_clips(fines: list[Fine], opts: Options, seeds: int = 6) -> None:
                        "raise --frames / --max-frames or leave them out with --classes")
 
 
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+               type(None): "null"}
+
+
+def read_options(root: str | Path) -> dict | None:
+    """The options DATA/synth.json records (what its videos were generated with); None when there is no
+    synth.json (a K400-TA / SSv2-TA, a fresh folder). One that is there but cannot be read, is not JSON or has
+    no options object is a TabenchError saying so: never taken for a missing one (resume and `data check`
+    rely on it)."""
+    path = Path(root) / "synth.json"
+    if not (path.exists() or path.is_symlink()):
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = json.loads(text)
+    except OSError as e:
+        why = f"cannot be read ({e.strerror or e})"
+    except UnicodeDecodeError:
+        why = "is not text (not UTF-8)"
+    except json.JSONDecodeError as e:
+        why = "is empty" if not text.strip() else f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+    else:
+        if not isinstance(doc, dict):
+            why = f"holds {_JSON_TYPES.get(type(doc), 'a JSON value')}, not a JSON object"
+        elif not isinstance(doc.get("options"), dict):
+            why = "has no options object"
+        else:
+            return doc["options"]
+    raise TabenchError(f"{path} {why}")
+
+
 def _check_config(root: Path, opts: Options, pools: BackgroundPools) -> None:
-    """A run may resume or extend a folder only with the options that decide its videos' content."""
+    """A run may resume or extend a folder only with the options that decide its videos' content; a synth.json
+    that cannot say which is refused (before anything is written), not replaced."""
     path = root / "synth.json"
     key = opts.content_key(pools)
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8")).get("options", {})
-        except json.JSONDecodeError:
-            old = {}
+    try:
+        old = read_options(root)
+    except TabenchError as e:
+        raise TabenchError(f"{e}: it records the options this folder's videos were generated with, so resuming "
+                           "cannot check them; restore it, or move it aside and rerun with the very options they "
+                           "were made with, or use another --out") from None
+    if old is not None:
         diff = sorted(k for k in set(key) | set(old) if old.get(k) != key.get(k))  # an option left out is its default
         if old and diff:
             raise TabenchError(f"{root} was generated with different {', '.join(diff)} "

@@ -421,10 +421,15 @@ def test_data_check_names_a_synth_json_that_gives_no_frame_size(clean, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {d / 'synth.json'} options.size is 4, not a number of pixels from 32 to 1080; "
                    "the videos' frame size cannot be checked against it"]
-    with pytest.raises(TabenchError, match="options.size is 4"):
+    with pytest.raises(TabenchError, match="options.size is 4"):  # before training, cached verdicts or not
         verify_dataset(d, read_manifest(d), progress=False)
     (d / "synth.json").unlink()  # no synth.json (a K400-TA / SSv2-TA): no frame size to check, OK as before
     assert cli.main(["data", "check", str(d), "--json"]) == 0
+    assert verify_dataset(d, read_manifest(d), progress=False) == []
+    # verdicts cached without a frame size are not reused once synth.json gives one (the 32x32 clips are not 56x32)
+    (d / "synth.json").write_text(json.dumps({"options": {"size": 32}}))
+    problems = verify_dataset(d, read_manifest(d), progress=False)
+    assert {p.kind for p in problems} == {"mis-sized"} and len(problems) == len(read_manifest(d))
 
 
 def test_clips_too_short_for_a_class_are_refused_before_rendering(tmp_path, capsys):

@@ -206,17 +206,21 @@ def _stamp(path: Path) -> list | None:
 
 def verify_dataset(root: str | os.PathLike, entries, workers: int | None = None, progress: bool = True) -> list[Problem]:
     """Fully decode the files of `entries` unless an earlier check of the same manifest (sha256) already saw
-    them unchanged (same size and mtime); return their problems. The verdicts are kept in DATA/.tabench/."""
+    them unchanged (same size and mtime) against the same synth.json frame size; return their problems. The
+    verdicts are kept in DATA/.tabench/."""
     from tabench.data.format import manifest_sha256
     from tabench.io import atomic_write_json
 
     root = Path(root)
     sha = manifest_sha256(root)
+    frame_size = dataset_frame_size(root)  # a bad synth.json is an error here, cached verdicts or not
+    size_key = list(frame_size) if frame_size else None
     cache_path = root / CACHE_FILE
     cache = {}
     try:
         saved = json.loads(cache_path.read_text(encoding="utf-8"))
-        if saved.get("manifest_sha256") == sha and saved.get("version") == CHECK_VERSION:
+        if (saved.get("manifest_sha256") == sha and saved.get("version") == CHECK_VERSION
+                and saved.get("frame_size") == size_key):
             cache = saved.get("files", {})
     except (OSError, ValueError, AttributeError):
         pass
@@ -230,14 +234,14 @@ def verify_dataset(root: str | os.PathLike, entries, workers: int | None = None,
             todo.append(e)
     if todo:
         problems, stamps = check_videos(root, todo, workers=workers, progress=progress,
-                                        desc=f"checking {len(todo)} videos")
+                                        desc=f"checking {len(todo)} videos", frame_size=frame_size)
         bad = {p.path: p for p in problems}
         for e in todo:
             p = bad.get(e.path)
             verdicts[e.path] = {"stamp": stamps.get(e.path),
                                 "problem": None if p is None else {"kind": p.kind, "detail": p.detail}}
         try:
-            atomic_write_json(cache_path, {"version": CHECK_VERSION, "manifest_sha256": sha,
+            atomic_write_json(cache_path, {"version": CHECK_VERSION, "manifest_sha256": sha, "frame_size": size_key,
                                            "files": {**cache, **verdicts}})
         except OSError as e:  # a read-only dataset: the check is redone next time, nothing else changes
             print(f"note: could not keep the video check results in {cache_path} ({e.strerror})", file=sys.stderr)

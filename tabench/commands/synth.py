@@ -52,6 +52,10 @@ def register(subparsers) -> None:
                    help="clip lengths: default, a random length per video with the motion stretched to it; paper, "
                         "each class one fixed length and speed as in the paper's Blender scripts (the length then "
                         "names the class: see docs/synth.md)")
+    g.add_argument("--idle-objects", default="2-5", metavar="MIN-MAX|none",
+                   help="static objects drawn alike for every class, added until the first frame shows a total of "
+                        "objects drawn from MIN-MAX, so that one frame does not name the class; none: only the "
+                        "class's objects, as in the paper (see docs/synth.md)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=_generate)
 
@@ -89,6 +93,7 @@ def register(subparsers) -> None:
 
 def _generate(args) -> int:
     from tabench.synth.generate import ANNOTATIONS, Options, generate, parse_frames, parse_list, parse_shard
+    from tabench.synth.idle import parse_idle
 
     opts = Options(
         out=args.out, train_per_class=args.train_per_class, val_per_class=args.val_per_class,
@@ -97,7 +102,7 @@ def _generate(args) -> int:
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None,
         seed=args.seed, workers=args.workers, shard=parse_shard(args.shard), background=args.background,
         backgrounds=args.backgrounds, annotations=parse_list(args.annotations, ANNOTATIONS, "--annotations"),
-        prune=args.prune, naming=args.naming, timing=args.timing)
+        prune=args.prune, naming=args.naming, timing=args.timing, idle_objects=parse_idle(args.idle_objects))
     s = generate(opts, progress=not args.no_progress)
     fps = s.timing.frames / s.seconds if s.seconds > 0 else 0.0
     print(f"{args.out}: {s.rendered} videos rendered, {s.skipped} already there (of {s.planned} in this run); "

@@ -30,6 +30,7 @@ from tabench.data.format import SPLITS, VideoEntry, write_dataset
 from tabench.io import atomic_path, atomic_write_json, atomic_write_text
 from tabench.synth.backgrounds import BackgroundPools, load_pools, write_records
 from tabench.synth import paper, visibility
+from tabench.synth.idle import IDLE_TOTAL, add_idle_objects
 from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, camera_family, make_camera
 from tabench.taxonomy import Fine, Taxonomy, load
 
@@ -41,7 +42,7 @@ MIN_SIZE, MAX_SIZE = 32, 1080
 FRAMES_MIN, FRAMES_MAX, FRAMES_EXTRA_MEAN = 60, 250, 46.0
 SIDECAR_FORMAT = "tabench-synta-sidecar/1"
 # random streams of a video (independent, so e.g. --background plain leaves the motion unchanged)
-STREAM_FRAMES, STREAM_CAMERA, STREAM_BACKGROUND, STREAM_MOTION = range(4)
+STREAM_FRAMES, STREAM_CAMERA, STREAM_BACKGROUND, STREAM_MOTION, STREAM_IDLE = range(5)
 
 
 # ------------------------------------------------------------------------------------ renderers
@@ -83,6 +84,7 @@ class Options:
     prune: bool = False  # drop manifest rows of videos outside the current counts (else the manifest only grows)
     naming: str = "tabench"  # "paper": the paper's video names and split files (tabench.synth.paper)
     timing: str = "default"  # "paper": each class its fixed length and speed (motions._timing.PAPER_FRAMES)
+    idle_objects: tuple[int, int] | None = IDLE_TOTAL  # first-frame object total (tabench.synth.idle); None: none
 
     def content_key(self, pools: BackgroundPools) -> dict:
         """The options that change a video's pixels or sidecar (a resumed run must use the same)."""
@@ -93,6 +95,8 @@ class Options:
             key["naming"] = self.naming
         if self.timing != "default":  # likewise
             key["timing"] = self.timing
+        if self.idle_objects is not None:  # likewise (datasets from before idle objects had none)
+            key["idle_objects"] = list(self.idle_objects)
         return key
 
 
@@ -251,6 +255,7 @@ class VideoPlan:
     camera: Camera
     background: Background
     background_info: dict = field(default_factory=dict)
+    idle_objects: tuple[int, int] | None = None  # see tabench.synth.idle
 
     def background_label(self) -> str:
         if self.background.kind == "plain":
@@ -273,7 +278,7 @@ def plan_video(job: Job, opts: Options, pools: BackgroundPools) -> VideoPlan:
         bg = Background("photo", placement, image_path=im.file)
         info = {"kind": "photo", **im.record()}
     info.update(placement=placement)
-    return VideoPlan(job, vseed, view, num_frames(vseed, opts, job.fine.slug), cam, bg, info)
+    return VideoPlan(job, vseed, view, num_frames(vseed, opts, job.fine.slug), cam, bg, info, opts.idle_objects)
 
 
 def run_motion(vp: VideoPlan, fps: int, attempt: int = 0) -> Clip:
@@ -315,6 +320,9 @@ def draw_scene(vp: VideoPlan, tax: Taxonomy, fps: int, timing: "Timing | None" =
         except LayoutError as e:
             layout_redraws, last_error = layout_redraws + 1, e
             continue
+        if vp.idle_objects is not None:  # placed at the check size, so the scene does not depend on --size
+            clip = add_idle_objects(clip, camera, SET_SHAPES[vp.job.fine.set], _rng(vp.seed, STREAM_IDLE, attempt),
+                                    vp.idle_objects, w, h)
         t1 = (time.perf_counter(), time.process_time())
         record = visibility.evaluate(renderer.coverage(clip, camera, w, h), apart, exempt)
         t2 = (time.perf_counter(), time.process_time())
@@ -637,12 +645,15 @@ def visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> di
     """Per fine class, from the sidecars of the listed videos: how many passed the visibility rule, how many
     needed re-draws, and the worst visible-frames share and on-screen gap seen."""
     per: dict[str, list[dict]] = {}
+    idle: dict[str, list[dict]] = {}
     for e in entries:
         try:
-            rec = json.loads(sidecar_path(root / e.path).read_text(encoding="utf-8")).get("visibility")
+            doc = json.loads(sidecar_path(root / e.path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
-            rec = None
-        per.setdefault(tax.fine_class(e.set, e.fine_id).slug, []).append(rec or {})
+            doc = {}
+        slug = tax.fine_class(e.set, e.fine_id).slug
+        per.setdefault(slug, []).append(doc.get("visibility") or {})
+        idle.setdefault(slug, []).append((doc.get("params") or {}).get("idle") or {})
     out = {}
     for slug, recs in sorted(per.items()):
         have = [r for r in recs if "passed" in r]
@@ -654,6 +665,11 @@ def visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> di
             "max_attempts": max((r.get("attempts", 1) for r in have), default=None),
             "min_visible_frames": min((r["min_visible_frames"] for r in have), default=None),
             "min_gap_px": min(gaps) if gaps else None}
+        placed = [r for r in idle[slug] if "placed" in r]
+        if placed:  # idle objects (tabench.synth.idle): how many were placed; videos with fewer than drawn
+            out[slug]["idle_objects"] = {
+                "videos": len(placed), "mean_placed": round(float(np.mean([r["placed"] for r in placed])), 3),
+                "short": sum(r["placed"] < r["wanted"] for r in placed)}
     return out
 
 
@@ -667,6 +683,8 @@ def write_visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry])
                               "min_gap_px_at_112": visibility.MIN_GAP_PX, "check_size": visibility.CHECK_SIZE,
                               "max_attempts": visibility.MAX_ATTEMPTS}
     doc["visibility"] = stats
+    short = sum(v.get("idle_objects", {}).get("short", 0) for v in stats.values())
+    doc["idle_objects"] = {"total": doc.get("options", {}).get("idle_objects"), "videos_short": short}
     atomic_write_json(path, doc)
     return stats
 

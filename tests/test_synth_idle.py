@@ -1,0 +1,116 @@
+"""Idle objects (tabench.synth.idle): static, class-independent objects that keep a first frame from naming
+the class, without touching, hiding or being hidden by the class's objects."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tabench import TabenchError
+from tabench.cli import main
+from tabench.synth import generate as G
+from tabench.synth.idle import MARGIN_PX, _boxes, add_idle_objects, parse_idle
+from tabench.synth.scene import SET_SHAPES, make_camera
+from tabench.taxonomy import load
+
+render_gl = pytest.importorskip("tabench.synth.render_gl")
+_ok, _why = render_gl.gl_available()
+gl = pytest.mark.skipif(not _ok, reason=f"no EGL context: {_why}")
+
+W, H = G.frame_size(112)
+# first-frame object counts without idle objects: cloning 1, orbiting 2, expanding 1-2, arriving up to 6
+CLASSES = ("single_object_cloning_into_two_identical_objects_both_going_in_same_direction",
+           "single_object_orbiting_another_object_in_the_center_in_clockwise_direction_on_horizontal_plane",
+           "single_object_falling_straight_down_without_changing_direction",
+           "multiple_objects_arriving_one_by_one")
+
+
+def _clip(slug: str, index: int, idle=(2, 5)):
+    tax = load("syn-ta")
+    fine = next(f for f in tax.fine if f.slug == slug)
+    job = G.Job(fine, "train", index)
+    opts = G.Options(out="unused", background="plain", idle_objects=idle)
+    from tabench.synth.backgrounds import load_pools
+
+    vp = G.plan_video(job, opts, load_pools("plain", None, lambda m: None))
+    clip = G.run_motion(vp, 24)
+    if idle is None:
+        return clip, vp
+    return add_idle_objects(clip, vp.camera, SET_SHAPES[fine.set], G._rng(vp.seed, G.STREAM_IDLE), idle, W, H), vp
+
+
+def _first_count(clip) -> int:
+    return sum(s.opacity > 0 and s.size > 0 for s in clip.frames[0].values())
+
+
+def test_parse_idle():
+    assert parse_idle(None) == (2, 5)
+    assert parse_idle("none") is None
+    assert parse_idle("3") == (3, 3) and parse_idle("1-4") == (1, 4)
+    for bad in ("x", "5-2", "0-3", "2-9"):
+        with pytest.raises(TabenchError, match="--idle-objects"):
+            parse_idle(bad)
+
+
+def test_idle_objects_are_static_and_clear_of_every_other_object_in_every_frame():
+    for slug in CLASSES:
+        for index in range(6):
+            clip, vp = _clip(slug, index)
+            rec = clip.params["idle"]
+            assert rec["placed"] == len(rec["ids"]) <= rec["wanted"]
+            assert _first_count(clip) == _first_count(_clip(slug, index, None)[0]) + rec["placed"]
+            assert _first_count(clip) >= rec["total_drawn"] or rec["placed"] < rec["wanted"]
+            others = [s for f in clip.frames for i, s in f.items() if i not in rec["ids"] and s.opacity > 0]
+            taken = _boxes(others, vp.camera, W, H)
+            for i in rec["ids"]:
+                states = [f[i] for f in clip.frames]
+                assert all(s == states[0] for s in states), "an idle object changed"
+                box = _boxes([states[0]], vp.camera, W, H)[0]
+                assert box[0] >= 0 and box[1] >= 0 and box[2] <= W and box[3] <= H
+                sep = np.maximum.reduce([taken[:, 0] - box[2], box[0] - taken[:, 2],
+                                         taken[:, 1] - box[3], box[1] - taken[:, 3]])
+                assert sep.min() >= MARGIN_PX - 1e-6, f"{slug}: idle object {i} within {sep.min():.1f} px"
+
+
+def test_first_frame_count_no_longer_names_the_class():
+    """Without idle objects every cloning video starts with one object and every orbiting one with two; with
+    them both start with a total drawn from one range."""
+    counts = {slug: [_first_count(_clip(slug, i)[0]) for i in range(30)] for slug in CLASSES[:2]}
+    plain = {slug: {_first_count(_clip(slug, i, None)[0]) for i in range(5)} for slug in CLASSES[:2]}
+    assert plain == {CLASSES[0]: {1}, CLASSES[1]: {2}}
+    for slug, c in counts.items():
+        assert set(c) <= {2, 3, 4, 5} and len(set(c)) >= 3, (slug, c)
+    assert abs(np.mean(counts[CLASSES[0]]) - np.mean(counts[CLASSES[1]])) < 0.8
+
+
+def test_idle_objects_are_deterministic_from_the_seed():
+    a, _ = _clip(CLASSES[2], 3)
+    b, _ = _clip(CLASSES[2], 3)
+    assert a.params["idle"] == b.params["idle"]
+
+
+@gl
+def test_generate_records_idle_objects_and_none_turns_them_off(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TABENCH_CACHE", str(tmp_path / "cache"))
+    base = ["synth", "generate", "--classes", CLASSES[0], "--train-per-class", "2", "--val-per-class", "0",
+            "--size", "64", "--max-frames", "70", "--frames", "60-70", "--background", "plain", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "on")]) == 0
+    doc = json.loads((tmp_path / "on" / "synth.json").read_text())
+    assert doc["options"]["idle_objects"] == [2, 5]
+    assert doc["idle_objects"]["total"] == [2, 5] and doc["idle_objects"]["videos_short"] >= 0
+    assert doc["visibility"][CLASSES[0]]["idle_objects"]["videos"] == 2
+    for side in (tmp_path / "on" / "videos").rglob("*.json"):
+        car = json.loads(side.read_text())
+        idle = car["params"]["idle"]
+        ids = {o["id"] for o in car["frames"][0]}
+        assert set(idle["ids"]) <= ids and len(ids) >= min(idle["total_drawn"], 1 + idle["placed"])
+    assert main([*base, "--out", str(tmp_path / "off"), "--idle-objects", "none"]) == 0
+    doc = json.loads((tmp_path / "off" / "synth.json").read_text())
+    assert "idle_objects" not in doc["options"] and doc["idle_objects"]["total"] is None
+    for side in (tmp_path / "off" / "videos").rglob("*.json"):
+        car = json.loads(side.read_text())
+        assert "idle" not in car["params"] and len(car["frames"][0]) == 1
+    # resuming with another setting is refused (the videos would differ)
+    assert main([*base, "--out", str(tmp_path / "off")]) == 2
+    assert "idle_objects" in capsys.readouterr().err

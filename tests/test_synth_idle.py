@@ -114,3 +114,27 @@ def test_generate_records_idle_objects_and_none_turns_them_off(tmp_path, monkeyp
     # resuming with another setting is refused (the videos would differ)
     assert main([*base, "--out", str(tmp_path / "off")]) == 2
     assert "idle_objects" in capsys.readouterr().err
+
+
+@gl
+def test_idle_objects_leave_the_visibility_verdict_unchanged():
+    """draw_scene checks the rule before adding idle objects; checking the finished scene gives the same
+    verdict (no object loses visibility, no gap closes), also for a class whose objects must keep apart."""
+    from tabench.synth import visibility
+    from tabench.synth.backgrounds import load_pools
+
+    tax = load("syn-ta")
+    renderer = G.RENDERERS["gl"]()
+    pools = load_pools("plain", None, lambda m: None)
+    for slug in (CLASSES[3], "two_objects_moving_towards_each_other_but_not_colliding"):
+        fine = next(f for f in tax.fine if f.slug == slug)
+        apart = tax.coarse[fine.coarse_id].name in visibility.APART_COARSE
+        for index in range(3):
+            vp = G.plan_video(G.Job(fine, "train", index), G.Options(out="unused", background="plain"), pools)
+            clip, rec = G.draw_scene(vp, tax, 24)
+            assert clip.params["idle"]["placed"] >= 0
+            again = visibility.evaluate(renderer.coverage(clip, vp.camera, W, H), apart, False)
+            assert again["passed"] == rec["passed"]
+            assert again["min_visible_frames"] == rec["min_visible_frames"]
+            if apart:
+                assert again["min_gap_px"] >= visibility.MIN_GAP_PX

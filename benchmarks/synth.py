@@ -84,12 +84,12 @@ def _load_photos(pools, size: int) -> None:
             get_renderer()._photo(im.file, G.frame_size(size)[0])
 
 
-def per_worker(size: int, n: int, background: str, cprofile: bool) -> dict:
+def per_worker(size: int, n: int, background: str, cprofile: bool, idle=G.IDLE_TOTAL) -> dict:
     """One process: the stage split (synchronised at stage boundaries), then the plain rate (not synchronised)."""
     from tabench.synth.render_gl import get_renderer
 
     tax = load("syn-ta")
-    opts = G.Options(out="", size=size, background=background)
+    opts = G.Options(out="", size=size, background=background, idle_objects=idle)
     pools = load_pools(background)
     jobs = sample_jobs(tax, n)
     tmp = Path(tempfile.mkdtemp(prefix="tabench-bench-"))
@@ -140,14 +140,14 @@ def per_worker(size: int, n: int, background: str, cprofile: bool) -> dict:
     return out
 
 
-def end_to_end(size: int, n_per_class: int, workers: int, background: str) -> dict:
+def end_to_end(size: int, n_per_class: int, workers: int, background: str, idle=G.IDLE_TOTAL) -> dict:
     """The real generator (`generate --workers N` on all 100 classes), wall clock from the call to the finished
     manifest, and the CPU time of this process and its workers."""
     out = Path(tempfile.mkdtemp(prefix="tabench-bench-e2e-"))
     load_before = os.getloadavg()
     try:
         opts = G.Options(out=str(out), train_per_class=n_per_class, val_per_class=0, size=size, workers=workers,
-                         background=background)
+                         background=background, idle_objects=idle)
         r0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         s = G.generate(opts, progress=False, log=lambda m: None)
@@ -394,6 +394,7 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e-per-class", type=int, default=2,
                     help="train videos per class in the end-to-end run, all 100 classes (0 skips it)")
     ap.add_argument("--background", choices=("realistic", "plain"), default="realistic")
+    ap.add_argument("--idle-objects", default="2-5", help="as for synth generate: MIN-MAX or none")
     ap.add_argument("--blender-frames", type=int, default=24, help="frames of the Blender comparison scene")
     ap.add_argument("--blender-timeout", type=float, default=900.0, help="seconds per Blender engine")
     ap.add_argument("--no-blender", action="store_true", help="skip the Blender comparison")
@@ -402,14 +403,17 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", help="results JSON of an earlier run (e.g. before a change) to show next to these")
     ap.add_argument("--write-readme", action="store_true", help=f"replace the '{SECTION}' section of {README.name}")
     args = ap.parse_args(argv)
+    from tabench.synth.idle import parse_idle
+
+    idle = parse_idle(args.idle_objects)
     command = "python benchmarks/synth.py " + " ".join(a for a in (sys.argv[1:] if argv is None else argv))
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": command,
-           "load_start": os.getloadavg()}
+           "load_start": os.getloadavg(), "idle_objects": list(idle) if idle else None}
     # end to end first, while this process has no GL context of its own
     if args.e2e_per_class > 0:
-        res["e2e"] = end_to_end(args.size, args.e2e_per_class, args.workers, args.background)
+        res["e2e"] = end_to_end(args.size, args.e2e_per_class, args.workers, args.background, idle)
         print(f"synth benchmark: e2e {json.dumps(res['e2e'])}", file=sys.stderr)
-    res["per_worker"] = per_worker(args.size, args.videos, args.background, args.cprofile)
+    res["per_worker"] = per_worker(args.size, args.videos, args.background, args.cprofile, idle)
     print(f"synth benchmark: per worker {json.dumps(res['per_worker'])}", file=sys.stderr)
     if not args.no_blender:
         bl = blender(args.blender_frames, args.size, args.blender_timeout)

@@ -365,3 +365,36 @@ def test_paper_timing_is_recorded_in_synth_json_and_sidecars(whole, tmp_path, ca
     assert main([*args, "--max-frames", "16"]) == 2  # paper lengths are not capped
     err = capsys.readouterr().err
     assert "--timing paper" in err and "Traceback" not in err
+
+
+_ENCODE_IN_A_PROCESS = """
+import sys, numpy as np
+from tabench.synth.encode import encode_video
+rng = np.random.default_rng(int(sys.argv[2]))
+junk = [rng.bytes(int(n)) for n in rng.integers(1000, 400000, int(sys.argv[2]))]
+del junk  # what the process allocated before must not change the video
+frames = np.load(sys.argv[1])
+encode_video(sys.argv[1] + sys.argv[2] + ".mp4", frames)
+"""
+
+
+def test_the_same_frames_encode_to_the_same_bytes_in_any_process(tmp_path):
+    """docs/synth.md: a video's bytes do not depend on the worker, shard or run that made it (x264's
+    AVX-512 code read uninitialised memory, so other processes gave other bytes)."""
+    import subprocess
+    import sys
+
+    yy, xx = np.mgrid[0:112, 0:200]
+    frames = np.empty((40, 112, 200, 4), np.uint8)
+    for t in range(40):  # a smooth photo-like background and a square crossing it
+        frames[t, ..., 0] = (128 + 60 * np.sin(xx / 13.0 + yy / 29.0)).astype(np.uint8)
+        frames[t, ..., 1] = (120 + 50 * np.cos(yy / 7.0 - xx / 41.0)).astype(np.uint8)
+        frames[t, ..., 2] = (xx + yy) % 256
+        frames[t, 50:70, 4 * t:4 * t + 20, :3] = (200, 40, 30)
+    src = tmp_path / "frames.npy"
+    np.save(src, frames)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for noise in (0, 40, 150, 300):
+        subprocess.run([sys.executable, "-c", _ENCODE_IN_A_PROCESS, str(src), str(noise)], check=True, env=env)
+    videos = {(tmp_path / f"frames.npy{n}.mp4").read_bytes() for n in (0, 40, 150, 300)}
+    assert len(videos) == 1

@@ -403,9 +403,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", help="results JSON of an earlier run (e.g. before a change) to show next to these")
     ap.add_argument("--write-readme", action="store_true", help=f"replace the '{SECTION}' section of {README.name}")
     args = ap.parse_args(argv)
-    from tabench.synth.idle import parse_idle
-
-    idle = parse_idle(args.idle_objects)
+    idle = G.parse_idle(args.idle_objects)
     command = "python benchmarks/synth.py " + " ".join(a for a in (sys.argv[1:] if argv is None else argv))
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": command,
            "load_start": os.getloadavg(), "idle_objects": list(idle) if idle else None}

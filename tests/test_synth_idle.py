@@ -10,8 +10,9 @@ import pytest
 from tabench import TabenchError
 from tabench.cli import main
 from tabench.synth import generate as G
-from tabench.synth.idle import MARGIN_PX, _boxes, add_idle_objects, parse_idle
-from tabench.synth.scene import SET_SHAPES, make_camera
+from tabench.synth.generate import parse_idle
+from tabench.synth.idle import MARGIN_PX, _boxes, add_idle_objects
+from tabench.synth.scene import SET_SHAPES
 from tabench.taxonomy import load
 
 render_gl = pytest.importorskip("tabench.synth.render_gl")

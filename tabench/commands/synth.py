@@ -92,8 +92,8 @@ def register(subparsers) -> None:
 
 
 def _generate(args) -> int:
-    from tabench.synth.generate import ANNOTATIONS, Options, generate, parse_frames, parse_list, parse_shard
-    from tabench.synth.idle import parse_idle
+    from tabench.synth.generate import (ANNOTATIONS, Options, generate, parse_frames, parse_idle, parse_list,
+                                        parse_shard)
 
     opts = Options(
         out=args.out, train_per_class=args.train_per_class, val_per_class=args.val_per_class,

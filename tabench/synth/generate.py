@@ -30,7 +30,7 @@ from tabench.data.format import SPLITS, VideoEntry, write_dataset
 from tabench.io import atomic_path, atomic_write_json, atomic_write_text
 from tabench.synth.backgrounds import BackgroundPools, load_pools, write_records
 from tabench.synth import paper, visibility
-from tabench.synth.idle import IDLE_TOTAL, add_idle_objects
+from tabench.synth.idle import IDLE_MAX, IDLE_TOTAL, add_idle_objects
 from tabench.synth.scene import SET_SHAPES, VIEWS, Background, Camera, Clip, Scene, camera_family, make_camera
 from tabench.taxonomy import Fine, Taxonomy, load
 
@@ -100,17 +100,31 @@ class Options:
         return key
 
 
-def parse_frames(text: str | None) -> tuple[int, int] | None:
-    if text in (None, ""):
-        return None
+def _parse_range(text: str, flag: str, forms: str, upper: int | None = None) -> tuple[int, int]:
+    """'N' or 'MIN-MAX' with 1 <= MIN <= MAX (<= upper): the option's one-line error otherwise."""
     try:
         lo, _, hi = text.partition("-")
         lo, hi = int(lo), int(hi or lo)
     except ValueError:
-        raise TabenchError(f"--frames must be N or MIN-MAX (e.g. 60-250), got {text!r}") from None
-    if not 1 <= lo <= hi:
-        raise TabenchError(f"--frames needs 1 <= MIN <= MAX, got {text!r}")
+        raise TabenchError(f"{flag} must be {forms}, got {text!r}") from None
+    if not 1 <= lo <= hi <= (upper or hi):
+        raise TabenchError(f"{flag} needs 1 <= MIN <= MAX{f' <= {upper}' if upper else ''}, got {text!r}")
     return lo, hi
+
+
+def parse_frames(text: str | None) -> tuple[int, int] | None:
+    if text in (None, ""):
+        return None
+    return _parse_range(text, "--frames", "N or MIN-MAX (e.g. 60-250)")
+
+
+def parse_idle(text: str | None) -> tuple[int, int] | None:
+    """--idle-objects: 'MIN-MAX' (first-frame total), 'N', or 'none' (no idle objects: the paper's scenes)."""
+    if text is None:
+        return IDLE_TOTAL
+    if text.strip().lower() == "none":
+        return None
+    return _parse_range(text, "--idle-objects", "MIN-MAX (e.g. 2-5), N or none", upper=IDLE_MAX)
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:

@@ -21,33 +21,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from tabench.synth.motions._layout import X_LIM, Y_LIM  # where they may stand: the motion programs' stage
 from tabench.synth.scene import Camera, Clip, ObjectState
 
 IDLE_TOTAL = (2, 5)  # default: first-frame object count raised to a total drawn uniformly from MIN-MAX
+IDLE_MAX = 8  # the largest total --idle-objects accepts (generate.parse_idle)
 SIZE_RANGE = (0.25, 0.95)  # half-extent, log-uniform: the smallest start (expanding) to the biggest (shrinking)
 FLOAT_SHARE = 0.45  # share of idle objects floating in the air (falling, bouncing and orbiting start there)
 FLOAT_Z = (0.9, 3.7)  # floating centre height
-X_LIM, Y_LIM = 3.0, (-2.6, 3.0)  # where they may stand (the motion programs' stage, motions._layout)
 MARGIN_PX = 4.0  # free pixels between an idle object's projected box and any other's, at 112 px
 TRIES = 80  # random positions tried per idle object
-
-
-def parse_idle(text: str | None) -> tuple[int, int] | None:
-    """--idle-objects: 'MIN-MAX' (first-frame total), 'N', or 'none' (no idle objects: the paper's scenes)."""
-    from tabench import TabenchError
-
-    if text is None:
-        return IDLE_TOTAL
-    if text.strip().lower() == "none":
-        return None
-    try:
-        lo, _, hi = text.partition("-")
-        lo, hi = int(lo), int(hi or lo)
-    except ValueError:
-        raise TabenchError(f"--idle-objects must be MIN-MAX (e.g. 2-5), N or none, got {text!r}") from None
-    if not 1 <= lo <= hi <= 8:
-        raise TabenchError(f"--idle-objects needs 1 <= MIN <= MAX <= 8, got {text!r}")
-    return lo, hi
 
 
 def _boxes(states: list[ObjectState], camera: Camera, width: int, height: int) -> np.ndarray:

@@ -139,3 +139,19 @@ def test_idle_objects_leave_the_visibility_verdict_unchanged():
             assert again["min_visible_frames"] == rec["min_visible_frames"]
             if apart:
                 assert again["min_gap_px"] >= visibility.MIN_GAP_PX
+
+
+@gl
+def test_videos_short_of_idle_objects_are_reported(tmp_path, monkeypatch, capsys):
+    """A scene with no room for its idle objects is not silent: the run says so and synth.json counts it."""
+    from tabench.synth import idle
+
+    monkeypatch.setenv("TABENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(idle, "TRIES", 0)  # no position tried: every idle object that was wanted is missing
+    assert main(["synth", "generate", "--out", str(tmp_path / "d"), "--classes", CLASSES[0], "--train-per-class",
+                 "2", "--val-per-class", "0", "--size", "64", "--frames", "60-70", "--background", "plain",
+                 "--idle-objects", "6", "--no-progress"]) == 0
+    doc = json.loads((tmp_path / "d" / "synth.json").read_text())
+    assert doc["idle_objects"]["videos_short"] == 2
+    assert doc["visibility"][CLASSES[0]]["idle_objects"] == {"videos": 2, "mean_placed": 0.0, "short": 2}
+    assert "2 videos got fewer idle objects than drawn" in capsys.readouterr().err

@@ -765,4 +765,8 @@ def generate(opts: Options, progress: bool = True, log=None) -> Summary:
     if failed:
         log(f"{failed} videos broke the visibility rule in all {visibility.MAX_ATTEMPTS} attempts; they are kept "
             "and counted per class in synth.json (visibility)")
+    short = sum(v.get("idle_objects", {}).get("short", 0) for v in stats.values())
+    if short:
+        log(f"{short} videos got fewer idle objects than drawn (no free room on screen); counted per class in "
+            "synth.json (visibility.<class>.idle_objects.short)")
     return Summary(len(jobs), len(jobs) - len(todo), len(todo), len(entries), time.perf_counter() - t0, total)

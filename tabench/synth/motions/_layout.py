@@ -12,7 +12,7 @@ import numpy as np
 
 from tabench import TabenchError
 from tabench.synth.motions import MotionContext
-from tabench.synth.motions._geometry import unit
+from tabench.synth.motions._geometry import rot2, unit
 from tabench.synth.motions._tracks import Track
 from tabench.synth.scene import STAGE_PER_PAPER_UNIT, orbit_camera
 
@@ -177,6 +177,22 @@ def as_seen(ctx: MotionContext, xy) -> np.ndarray:
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     centre = np.asarray(DEFAULT_CAMERA.target[:2], float)
     return centre + (np.asarray(xy, float) - centre) @ rot.T
+
+
+def front_camera(ctx: MotionContext) -> bool:
+    """The video is seen from the front view (pitch 7-18 degrees), where a move in depth hardly moves on
+    screen; programs called without a camera count as front (DEFAULT_CAMERA)."""
+    return view_camera(ctx).view == "front"
+
+
+def across_picture(rng: np.random.Generator, ctx: MotionContext, max_tilt_deg: float) -> np.ndarray:
+    """A unit ground direction for a straight move whose direction the class leaves free: in the front view
+    within `max_tilt_deg` of the camera's right axis (either way), so the move runs across the picture (in
+    the stage frame, `lateral_direction`, the camera's own azimuth of 75-105 added up to 15 degrees of depth,
+    and a queue or an approach running in depth stood one behind the other); from an elevated camera, which
+    sees depth, in the stage frame, so the on-screen direction varies with the orbiting camera."""
+    u = lateral_direction(rng, max_tilt_deg)
+    return rot2(u, np.radians(view_camera(ctx).azimuth_deg - 90.0)) if front_camera(ctx) else u
 
 
 def screen_bend(ctx: MotionContext, points) -> float:

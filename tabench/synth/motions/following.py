@@ -5,7 +5,7 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._geometry import along, perp, rot2
-from tabench.synth.motions._layout import (REACH, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw,
+from tabench.synth.motions._layout import (REACH, across_picture, clearance, draw, on_stage, pick_shapes, rand_yaw,
                                           screen_bend)
 from tabench.synth.motions._timing import eased, progress, times
 from tabench.synth.motions._tracks import Track, to_clip
@@ -29,7 +29,7 @@ def _queue(rng, ctx, n_followers: int):
         sizes = rng.uniform(size_lo, size_hi, n)  # sizes[0] is the leader
         gaps = [REACH * (sizes[k] + sizes[k + 1]) + rng.uniform(0.15, margin) for k in range(n - 1)]
         travel = rng.uniform(travel_lo, 4.2)
-        u = lateral_direction(rng, 30)
+        u = across_picture(rng, ctx, 30)
         c = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.6, 1.4)])
         t0, t1 = rng.uniform(0.0, 0.1), rng.uniform(0.88, 1.0)
         offsets = np.r_[0.0, np.cumsum(gaps)]  # distance of each object behind the leader
@@ -68,7 +68,7 @@ def follow_then_turn_away(rng, ctx):
         travel = rng.uniform(3.6, 4.6)
         split = rng.uniform(0.38, 0.55)  # share of the way the follower stays behind the leader
         turn = np.radians(rng.uniform(65, 110)) * rng.choice([-1, 1])
-        u = lateral_direction(rng, 20)
+        u = across_picture(rng, ctx, 20)
         c = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-1.0, 1.5)])
         t0, t1 = rng.uniform(0.0, 0.08), rng.uniform(0.9, 1.0)
         fol0 = c - (gap + travel) / 2 * u
@@ -152,7 +152,7 @@ def starts_following_later(rng, ctx):
     def sample():
         s_lead, s_fol = rng.uniform(0.42, 0.58, 2)
         gap = REACH * (s_lead + s_fol) + rng.uniform(0.3, 0.6)
-        u = lateral_direction(rng, 20)
+        u = across_picture(rng, ctx, 20)
         side = rng.choice([-1.0, 1.0])
         c = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.8)])
         travel = rng.uniform(4.6, 5.2)

@@ -6,7 +6,8 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._geometry import unit
-from tabench.synth.motions._layout import REACH, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._layout import (REACH, across_picture, as_seen, clearance, draw, front_camera, on_stage,
+                                          pick_shapes, rand_yaw)
 from tabench.synth.motions._timing import min_span, progress, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
@@ -45,7 +46,7 @@ def two_merge_head_on(rng, ctx):
 
     def sample():
         sizes = rng.uniform(0.45, 0.6) * rng.uniform(0.93, 1.07, 2)
-        u = lateral_direction(rng, 35)
+        u = across_picture(rng, ctx, 30)
         meet = np.array([rng.uniform(-0.8, 0.8), rng.uniform(-0.5, 1.5)])
         dist = rng.uniform(3.6, 5.0)
         t0, t_merge = rng.uniform(0.03, 0.15), rng.uniform(0.5, 0.7)
@@ -91,7 +92,7 @@ def fast_catches_slow(rng, ctx):
 
     def sample():
         sizes = rng.uniform(0.42, 0.55) * rng.uniform(0.93, 1.07, 2)  # [fast, slow]
-        u = lateral_direction(rng, 20)
+        u = across_picture(rng, ctx, 20)
         c = np.array([rng.uniform(-0.3, 0.3), rng.uniform(-0.5, 1.2)])
         s_fast0, s_slow0 = rng.uniform(-3.0, -2.6), rng.uniform(-1.3, -0.5)
         t0, t_merge = rng.uniform(0.0, 0.08), rng.uniform(0.5, 0.7)
@@ -121,7 +122,12 @@ def fast_catches_slow(rng, ctx):
 
 @motion("multiple_objects_merging_into_multiple_big_objects")
 def groups_merge(rng, ctx):
-    """Two groups (left and right) of 2-3 objects; each group merges into its own big object."""
+    """Two groups of 2-3 objects, one nearer the camera and one farther, to the left and right of each other;
+    each group merges into its own big object. The parts of a group come from both sides (one from one side
+    and one or two from the other), so their moves run across the picture; the two groups use the stage's
+    depth, leaving each part 1.4-2 units to go. (Side by side, two groups share the stage's width and moved
+    1.1-1.5 units from every direction: 0.07 of the front picture, the depth moves hardly moving on screen.)
+    From the front the layout is turned to face the camera (`as_seen`)."""
     t = times(ctx)
     counts = [int(rng.integers(2, 4)) for _ in range(2)]
     n = sum(counts)
@@ -130,18 +136,24 @@ def groups_merge(rng, ctx):
     def sample():
         tracks, bigs, params = [], [], dict(groups=[])
         k = 0
+        near = int(rng.integers(2))  # the group nearer the camera
+        side = rng.choice([-1.0, 1.0])  # the near group's side
         for g, cnt in enumerate(counts):
-            side = -1.0 if g == 0 else 1.0
-            meet = np.array([side * rng.uniform(1.5, 1.9), rng.uniform(-0.6, 1.2)])
+            x = (side if g == near else -side) * rng.uniform(0.8, 1.4)
+            meet = np.array([x, rng.uniform(-1.2, -0.4) if g == near else rng.uniform(1.0, 1.8)])
             sizes = rng.uniform(0.36, 0.46, cnt)
-            angles = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(cnt) / cnt + rng.uniform(-0.2, 0.2, cnt)
-            starts = meet + rng.uniform(1.1, 1.5, cnt)[:, None] * unit(angles)
+            base = rng.choice([0.0, np.pi]) + np.radians(rng.uniform(-20, 20))  # a part from one side
+            angles = base + 2 * np.pi * np.arange(cnt) / cnt + rng.uniform(-0.15, 0.15, cnt)
+            starts = meet + rng.uniform(1.4, 2.0, cnt)[:, None] * unit(angles)
+            if front_camera(ctx):
+                starts, meet = as_seen(ctx, starts), as_seen(ctx, meet)
             t0, t_merge = rng.uniform(0.03, 0.15), rng.uniform(0.45, 0.7)
             group, size = _converge(rng, ctx, t, starts, sizes, meet, t0, t_merge, shapes[k:k + cnt],
                                     colors[k:k + cnt], _big_size(sizes))
             tracks += group[:-1]
             bigs.append(group[-1])
-            params["groups"].append(dict(sizes=sizes, merged_size=size, meet=meet, start=t0, merge=t_merge))
+            params["groups"].append(dict(sizes=sizes, merged_size=size, meet=meet, start=t0, merge=t_merge,
+                                         near=g == near))
             k += cnt
         tracks += bigs
         members = [range(counts[0]), range(counts[0], n)]

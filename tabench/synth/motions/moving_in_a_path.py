@@ -10,19 +10,23 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._geometry import perp
-from tabench.synth.motions._layout import REACH, X_LIM, Y_LIM, clearance, draw, lateral_direction, on_stage, pick_shapes, rand_yaw
+from tabench.synth.motions._layout import (REACH, X_LIM, Y_LIM, across_picture, clearance, draw, front_camera, on_stage,
+                                          pick_shapes, rand_yaw)
 from tabench.synth.motions._timing import eased, min_span, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors, random_color
 
 
-def _random_leg(rng, dist_range):
-    """A start point and an end point `dist` apart, both on stage, in a direction within 45 degrees of
-    sideways (a move mostly in depth would hardly show from the front camera)."""
+def _random_leg(rng, ctx, dist_range):
+    """A start point and an end point `dist` apart, both on stage. The class leaves the direction free: from
+    an elevated camera any within 45 degrees of the stage's x; from the front within 30 degrees of across the
+    picture (`across_picture`: a move in depth hardly shows there; it moved 0.11 of the picture)."""
+    tilt = 30 if front_camera(ctx) else 45
+
     def sample():
         dist = rng.uniform(*dist_range)
         start = np.array([rng.uniform(-X_LIM + 0.3, X_LIM - 0.3), rng.uniform(Y_LIM[0] + 0.3, Y_LIM[1] - 0.3)])
-        end = start + dist * lateral_direction(rng, 45)
+        end = start + dist * across_picture(rng, ctx, tilt)
         return start, end, dist, abs(end[0]) <= X_LIM - 0.3 and Y_LIM[0] + 0.3 <= end[1] <= Y_LIM[1] - 0.3
 
     return draw(rng, sample, "a move on stage")
@@ -31,7 +35,7 @@ def _random_leg(rng, dist_range):
 def _move_and_stop(rng, ctx, quick: bool):
     t = times(ctx)
     size = rng.uniform(0.4, 0.7)
-    start, end, dist = _random_leg(rng, (3.5, 5.0) if quick else (2.5, 4.0))
+    start, end, dist = _random_leg(rng, ctx, (3.5, 5.0) if quick else (2.5, 4.0))
     if quick:
         t0 = rng.uniform(0.2, 0.45)
         dur = max(rng.uniform(0.1, 0.16), min_span(ctx, 5))
@@ -58,7 +62,7 @@ def move_slowly_and_come_back(rng, ctx):
     """Out slowly, a short pause, back slowly along the same line to exactly where it started."""
     t = times(ctx)
     size = rng.uniform(0.4, 0.7)
-    start, end, dist = _random_leg(rng, (2.5, 4.0))
+    start, end, dist = _random_leg(rng, ctx, (2.5, 4.0))
     t0, leg, pause = rng.uniform(0.03, 0.1), rng.uniform(0.32, 0.38), rng.uniform(0.05, 0.12)
     out = eased(t, t0, t0 + leg) - eased(t, t0 + leg + pause, t0 + 2 * leg + pause)
     tr = Track(str(rng.choice(ctx.shapes)), random_color(rng), start + out[:, None] * (end - start), size,
@@ -99,7 +103,7 @@ def two_switch_positions(rng, ctx):
 
     def sample():
         sizes = rng.uniform(0.4, 0.6, 2)
-        u = lateral_direction(rng, 30)
+        u = across_picture(rng, ctx, 30)
         mid = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 1.3)])
         half = rng.uniform(1.3, 2.0) * u  # from the midpoint to the first object's start
         bulge = (REACH * sizes.sum() + rng.uniform(0.3, 0.6)) / 2 * rng.choice([-1, 1]) * perp(u)

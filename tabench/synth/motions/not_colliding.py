@@ -3,8 +3,10 @@
 As in the paper, the objects stay at least `MISS` apart (its 4 units). The layouts are drawn in the frame of
 the viewer of the class's camera family (`scene.camera_family`: around the front) so that the gap lies
 across the screen in both views: a near miss in depth would overlap on screen and look like contact (see
-`tabench.synth.visibility`, which checks the gap in pixels). Approaches are mostly sideways (x); where more
-than two objects meet, their final places are spread across the screen.
+`tabench.synth.visibility`, which checks the gap in pixels). Approaches are mostly sideways; where more
+than two objects meet, their final places are spread across the screen. Each layout is drawn in the front
+view's frame and turned to face the video's own camera (`face_camera`): in the stage frame the camera's
+azimuth of 75-105 degrees added up to 15 degrees of depth to an approach.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 
 from tabench.synth.motions import motion
 from tabench.synth.motions._geometry import unit
-from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, rand_yaw, reach
+from tabench.synth.motions._layout import as_seen, clearance, draw, on_stage, pick_shapes, rand_yaw, reach
 from tabench.synth.motions._timing import eased, times
 from tabench.synth.motions._tracks import Track, to_clip
 from tabench.synth.motions._util import distinct_colors
@@ -22,6 +24,14 @@ MISS = (1.0, 1.4)  # free space left between objects when they stop: the paper's
 
 def _widths(shapes, sizes) -> np.ndarray:
     return np.array([reach(s) * z for s, z in zip(shapes, sizes)])
+
+
+def face_camera(ctx, tracks) -> list[Track]:
+    """The tracks' ground positions, laid out in the front view's frame, turned about the stage centre into
+    the video camera's (`as_seen`), in place."""
+    for tr in tracks:
+        tr.position[:, :2] = as_seen(ctx, tr.position[:, :2])
+    return tracks
 
 
 def _window(rng) -> tuple[float, float]:
@@ -51,6 +61,7 @@ def two_stop_short(rng, ctx):
                   Track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, direction_deg=np.degrees(np.arctan2(u[1], u[0])), midpoint=mid, gap=gap,
                       start=t0, end=t1, shapes=shapes)
+        face_camera(ctx, tracks)
         return tracks, params, on_stage(tracks) and clearance(tracks) >= 0.95 * MISS[0]
 
     tracks, params = draw(rng, sample, "two objects not colliding")
@@ -79,6 +90,7 @@ def one_stop_short_of_stationary(rng, ctx):
                   Track(shapes[1], colors[1], np.tile(target, (len(t), 1)), sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, direction_deg=np.degrees(np.arctan2(u[1], u[0])), stationary=target, gap=gap,
                       start=t0, end=t1, shapes=shapes)
+        face_camera(ctx, tracks)
         return tracks, params, on_stage(tracks) and clearance(tracks) >= 0.95 * MISS[0]
 
     tracks, params = draw(rng, sample, "one object not colliding with a stationary one")
@@ -111,6 +123,7 @@ def three_stop_short(rng, ctx):
                         rotation=rots[k]) for k in range(n)]
         params = dict(sizes=sizes, center=center, radius=radius, headings_deg=np.degrees(theta) + 180,
                       travel=travel, start=t0, end=t1, shapes=shapes)
+        face_camera(ctx, tracks)
         return tracks, params, on_stage(tracks) and clearance(tracks) >= 0.95 * MISS[0]
 
     tracks, params = draw(rng, sample, "many objects not colliding")
@@ -143,6 +156,7 @@ def circle_opposite_stop_short(rng, ctx):
         tracks = [Track(shapes[0], colors[0], a, sizes[0], rotation=rots[0]),
                   Track(shapes[1], colors[1], b, sizes[1], rotation=rots[1])]
         params = dict(sizes=sizes, center=center, radius=radius, gap=gap, start=t0, end=t1, shapes=shapes)
+        face_camera(ctx, tracks)
         return tracks, params, on_stage(tracks) and clearance(tracks) >= 0.95 * MISS[0]
 
     tracks, params = draw(rng, sample, "opposite directions on a circle")
@@ -184,6 +198,7 @@ def one_stop_short_of_many(rng, ctx):
                          rotation=rots[j + 1]) for j in range(k)]
         params = dict(sizes=sizes, stationary=stations, direction_deg=np.degrees(np.arctan2(u[1], u[0])), gap=gap,
                       start=t0, end=t1, shapes=shapes)
+        face_camera(ctx, tracks)
         return tracks, params, on_stage(tracks) and clearance(tracks) >= 0.95 * MISS[0]
 
     tracks, params = draw(rng, sample, "one object not colliding with many")

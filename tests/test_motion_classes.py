@@ -912,8 +912,12 @@ def test_two_objects_opposite_directions_in_a_circle_not_colliding():
         c = fit_circle(np.vstack([pos(clip, a), pos(clip, b)]))
         ang = {i: signed_angle(pos(clip, i), c) for i in (a, b)}
         ccw, cw = (a, b) if ang[a][-1] > ang[a][0] else (b, a)
-        assert ang[ccw][-1] - ang[ccw][0] > 0.6 and np.all(np.diff(ang[ccw]) >= 0)
-        assert ang[cw][-1] - ang[cw][0] < -0.6 and np.all(np.diff(ang[cw]) <= 0)
+        # opposite ways round half the circle each (a quarter from its ends made a short curve on screen) ...
+        assert ang[ccw][-1] - ang[ccw][0] > 1.5 and np.all(np.diff(ang[ccw]) >= 0)
+        assert ang[cw][-1] - ang[cw][0] < -1.5 and np.all(np.diff(ang[cw]) <= 0)
+        start = np.linalg.norm(pos(clip, a)[0, :2] - pos(clip, b)[0, :2])
+        end = np.linalg.norm(pos(clip, a)[-1, :2] - pos(clip, b)[-1, :2])
+        assert start < 3.0 and end < 3.0  # ... from side by side to side by side, a clear gap apart
         radius = [np.linalg.norm(pos(clip, i)[:, :2] - c, axis=1) for i in (a, b)]
         assert min(r.min() for r in radius) > 1.5 and max(np.ptp(r) for r in radius) < 1e-6  # on one circle
         assert surface_gap(clip, a, b) >= 0.95 * MISS

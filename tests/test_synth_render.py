@@ -224,3 +224,27 @@ def test_rgba_and_rgb_frames_encode_to_the_same_video(tmp_path):
     assert (tmp_path / "rgb.mp4").read_bytes() == (tmp_path / "rgba.mp4").read_bytes()
     with pytest.raises(TabenchError, match="T, H, W, 3"):
         encode_video(tmp_path / "bad.mp4", res.rgba[..., :2])
+
+
+def test_merged_rectangles_cover_every_object_and_never_overlap():
+    """The per-object rectangles the renderer clears, composites and copies: every input rectangle lies inside
+    one output rectangle of its frame, and no two output rectangles of a frame share a pixel."""
+    rng = np.random.default_rng(0)
+    n, frames = 400, 30
+    x0, y0 = rng.integers(0, 180, n), rng.integers(0, 100, n)
+    rects = np.stack([x0, y0, x0 + rng.integers(0, 30, n), y0 + rng.integers(0, 20, n)], 1)  # some empty
+    group = rng.integers(0, frames, n)
+    out, out_group = render_gl._merge_rects(rects, group, frames)
+    assert np.all(np.diff(out_group) >= 0) and np.all(out[:, 2] > out[:, 0]) and np.all(out[:, 3] > out[:, 1])
+    for t in range(frames):
+        mine = out[out_group == t]
+        for a in range(len(mine)):
+            for b in range(a + 1, len(mine)):
+                p, q = mine[a], mine[b]
+                assert p[2] <= q[0] or q[2] <= p[0] or p[3] <= q[1] or q[3] <= p[1], (t, p, q)
+        for r in rects[(group == t) & (rects[:, 2] > rects[:, 0]) & (rects[:, 3] > rects[:, 1])]:
+            assert any(m[0] <= r[0] and m[1] <= r[1] and r[2] <= m[2] and r[3] <= m[3] for m in mine), (t, r)
+    assert len(out) < n  # overlapping ones were merged
+    apart = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [5, 5, 25, 8]])
+    assert render_gl._merge_rects(apart[:2], np.zeros(2, int), 1)[0].tolist() == apart[:2].tolist()
+    assert render_gl._merge_rects(apart, np.zeros(3, int), 1)[0].tolist() == [[0, 0, 30, 10]]

@@ -463,6 +463,40 @@ def _rects(pts: np.ndarray, group: np.ndarray, G: int, cam: Camera, w: int, h: i
     return rects
 
 
+def _merge_rects(rects: np.ndarray, group: np.ndarray, G: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rectangles (N, 4) of groups `group` (N,) in 0 .. G - 1 (an object's rectangle in its frame) -> rectangles
+    of the same groups that cover them, overlapping rectangles of a group merged into their bounding rectangle
+    until no two overlap, empty ones dropped: (M, 4) and their groups (M,), sorted by group. Clearing, compositing
+    and copying per object instead of one rectangle around all of a frame's objects touches far fewer pixels when
+    objects stand apart (idle objects spread over the frame), and disjoint rectangles touch no pixel twice."""
+    keep = (rects[:, 2] > rects[:, 0]) & (rects[:, 3] > rects[:, 1])
+    rects, group = rects[keep], np.asarray(group)[keep]
+    if not len(rects):
+        return np.zeros((0, 4), int), np.zeros(0, int)
+    order = np.argsort(group, kind="stable")
+    rects, group = rects[order], group[order]
+    counts = np.bincount(group, minlength=G)
+    slot = np.arange(len(group)) - (np.cumsum(counts) - counts)[group]
+    K = int(counts.max())
+    r = np.zeros((G, K, 4), int)
+    valid = np.zeros((G, K), bool)
+    r[group, slot], valid[group, slot] = rects, True
+    pair = valid[:, :, None] & valid[:, None, :]
+    while True:  # grow every rectangle to the bounding rectangle of those it overlaps, until nothing changes
+        a, b = r[:, :, None], r[:, None, :]
+        over = pair & (a[..., 0] < b[..., 2]) & (b[..., 0] < a[..., 2]) & (a[..., 1] < b[..., 3]) & (b[..., 1] < a[..., 3])
+        grown = np.stack([np.where(over, b[..., 0], 1 << 30).min(2), np.where(over, b[..., 1], 1 << 30).min(2),
+                          np.where(over, b[..., 2], -1).max(2), np.where(over, b[..., 3], -1).max(2)], -1)
+        grown[~valid] = 0
+        if np.array_equal(grown, r):
+            break
+        r = grown
+    # now any two rectangles of a group are equal or disjoint: keep the first of equal ones
+    same = pair & (r[:, :, None] == r[:, None, :]).all(-1) & np.tri(K, K, -1, bool)[None]
+    t, k = np.nonzero(valid & ~same.any(2))
+    return r[t, k], t
+
+
 def _shadow_corners(blobs: np.ndarray) -> np.ndarray:
     """The 4 corners (K, 4, 3) of each blob shadow's ground quad (as _SHADOW_VS draws it)."""
     c = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], float)
@@ -782,8 +816,12 @@ class GLRenderer:
                                                                        "in_blob", "in_frame")])
             self.shadow_vbo.write(data)
 
-        rects = _rects(np.concatenate([box_corners(flat), _shadow_corners(blobs)], axis=1) if flat else np.zeros((0, 12, 3)),
-                       np.asarray(frame_of, int), T, cam, w, h)
+        # one rectangle per object and its shadow, merged where they overlap (_merge_rects), per frame
+        frame_of = np.asarray(frame_of, int)
+        rects, rect_frame = _merge_rects(
+            _rects(np.concatenate([box_corners(flat), _shadow_corners(blobs)], axis=1) if flat else np.zeros((0, 12, 3)),
+                   np.arange(len(flat)), len(flat), cam, w, h), frame_of, T)
+        rect_start = np.searchsorted(rect_frame, np.arange(0, T + self.batch, self.batch))
         self._mark("prepare")
         frames = np.empty((T, h, w, 4), np.uint8)
         background = np.concatenate([background, np.full((h, w, 1), 255, np.uint8)], axis=2)
@@ -795,10 +833,10 @@ class GLRenderer:
             nb = min(B, T - b0)
             self.fbo_fg.use()
             ctx.viewport = (0, 0, w * f, h * f * nb)  # tile k (frame b0 + k) is row k
-            r = rects[b0:b0 + nb]
-            live = np.flatnonzero((r[:, 2] > r[:, 0]) & (r[:, 3] > r[:, 1]))
+            r0, r1 = rect_start[b0 // B], rect_start[b0 // B + 1]
+            r, live = rects[r0:r1], rect_frame[r0:r1] - b0  # the batch's rectangles and their tiles
             # clear only the rectangles: outside them nothing is drawn and the resolve reads nothing
-            self._clear_rects(_rect_quads(r[live], np.zeros(len(live)), live, w, h, 1, nb))
+            self._clear_rects(_rect_quads(r, np.zeros(len(live)), live, w, h, 1, nb))
             self._tile_clipping(True)
             for p in (self.obj_prog, self.shadow_prog):
                 p["u_grid"].value = (1.0, float(nb))
@@ -843,7 +881,7 @@ class GLRenderer:
             self.resolve_prog["u_tile_h"].value = h
             self.resolve_prog["u_factor"].value = float(f)
             if len(live):
-                self._write_rects(_rect_quads(r[live], np.zeros(len(live)), live, w, h, 1, nb))
+                self._write_rects(_rect_quads(r, np.zeros(len(live)), live, w, h, 1, nb))
                 self.rect_vao.render(mgl.TRIANGLES, vertices=6 * len(live))
             self._mark("resolve")
             frames[b0:b0 + nb] = background
@@ -851,8 +889,7 @@ class GLRenderer:
                 self.fbo_out.read_into(rgb, viewport=(0, 0, w, h * nb), components=4, alignment=1)
                 # tiles are bottom-up in GL, so flipping each tile's rows gives the frames in order
                 tiles = np.frombuffer(rgb, np.uint8, count=w * h * nb * 4).reshape(nb, h, w, 4)[:, ::-1]
-                for k in live:
-                    x0, y0, x1, y1 = rects[b0 + k]
+                for k, (x0, y0, x1, y1) in zip(live.tolist(), r.tolist()):
                     frames[b0 + k, h - y1:h - y0, x0:x1] = tiles[k, h - y1:h - y0, x0:x1]
             self._mark("readback")
 

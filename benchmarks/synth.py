@@ -38,7 +38,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
 from tabench.synth import generate as G  # noqa: E402
 from tabench.synth.backgrounds import load_pools  # noqa: E402
 from tabench.taxonomy import load  # noqa: E402

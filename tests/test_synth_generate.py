@@ -130,6 +130,11 @@ def test_shards_together_equal_the_whole_run(whole, tmp_path):
     assert _run(out) == 0  # no --shard: nothing left to render, writes the full manifest
     assert set(_videos(out)) == set(_videos(whole))
     assert (out / "manifest.csv").read_bytes() == (whole / "manifest.csv").read_bytes()
+    # synth.json's per-class stats: the whole run took them from what its workers wrote, the last sharded run
+    # (nothing left to render) from the sidecars on disk; the same numbers either way
+    sharded, one = (json.loads((d / "synth.json").read_text()) for d in (out, whole))
+    assert sharded["visibility"] == one["visibility"] and sharded["idle_objects"] == one["idle_objects"]
+    assert all(v["idle_objects"]["videos"] == 3 for v in one["visibility"].values())
     for rel, path in _videos(whole).items():
         other = out / rel
         assert other.with_suffix(".json").read_bytes() == path.with_suffix(".json").read_bytes(), rel

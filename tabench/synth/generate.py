@@ -20,7 +20,7 @@ import json
 import multiprocessing
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -404,13 +404,19 @@ def sidecar(tax: Taxonomy, vp: VideoPlan, clip: Clip, width: int, height: int, o
         depths = np.round((np.array([s.position for s in states], float) - eye) @ fwd, 4)
     frames: list[list[dict]] = [[] for _ in clip.frames]
     colors, shapes = {}, []
+    done: dict[tuple[int, int], dict] = {}  # an object whose state is the same in many frames (idle objects,
+    # still motion objects) gets one entry, listed in each of them: the same text, rounded once
     for k, (t, i, s) in enumerate(flat):
-        colors.setdefault(str(i), _r(s.color, 3))
-        if s.shape not in shapes:
-            shapes.append(s.shape)
-        frames[t].append({"id": i, "shape": s.shape, "position": _r(s.position), "rotation": _r(s.rotation),
-                          "size": round(float(s.size), 4), "scale": _r(s.scale), "color": _r(s.color, 3),
-                          "opacity": round(float(s.opacity), 4), "box": boxes[k].tolist(), "depth": float(depths[k])})
+        entry = done.get((i, id(s)))
+        if entry is None:
+            colors.setdefault(str(i), _r(s.color, 3))
+            if s.shape not in shapes:
+                shapes.append(s.shape)
+            entry = done[i, id(s)] = {
+                "id": i, "shape": s.shape, "position": _r(s.position), "rotation": _r(s.rotation),
+                "size": round(float(s.size), 4), "scale": _r(s.scale), "color": _r(s.color, 3),
+                "opacity": round(float(s.opacity), 4), "box": boxes[k].tolist(), "depth": float(depths[k])}
+        frames[t].append(entry)
     job = vp.job
     return {
         "format": SIDECAR_FORMAT,
@@ -483,10 +489,16 @@ class Timing:
     cpu_write: float = 0.0
     frames: int = 0
     videos: int = 0
+    # per video written (its path in the dataset): what synth.json's stats need from its sidecar, so that the
+    # end of a run does not parse every sidecar again (visibility_stats)
+    records: dict = field(default_factory=dict)
 
     def add(self, other: "Timing") -> None:
-        for k, v in asdict(other).items():
-            setattr(self, k, getattr(self, k) + v)
+        for k, v in vars(other).items():
+            if k == "records":
+                self.records.update(v)
+            else:
+                setattr(self, k, getattr(self, k) + v)
 
 
 def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, root: Path,
@@ -508,7 +520,9 @@ def make_video(tax: Taxonomy, job: Job, opts: Options, pools: BackgroundPools, r
         arr = result.masks if kind == "masks" else result.depth.astype(np.float16)
         with atomic_path(annotation_path(video, kind), suffix=".npz") as tmp:
             np.savez_compressed(tmp, **{kind: arr})
-    atomic_write_text(sidecar_path(video), json.dumps(sidecar(tax, vp, clip, w, h, opts, vis), separators=(",", ":")) + "\n")
+    doc = sidecar(tax, vp, clip, w, h, opts, vis)
+    atomic_write_text(sidecar_path(video), json.dumps(doc, separators=(",", ":")) + "\n")
+    tm.records[video_relpath(tax, job, opts.naming)] = _stats_record(doc)
     clock.append((time.perf_counter(), time.process_time()))
     for k, stage in enumerate(("render", "encode", "write")):
         setattr(tm, stage, clock[k + 1][0] - clock[k][0])
@@ -662,19 +676,29 @@ def write_manifest(root: Path, tax: Taxonomy, opts: Options, pools: BackgroundPo
     return entries
 
 
-def visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> dict:
+def _stats_record(doc: dict) -> dict:
+    """The parts of a sidecar visibility_stats counts: its visibility record and its idle-object record."""
+    return {"visibility": doc.get("visibility") or {}, "idle": (doc.get("params") or {}).get("idle") or {}}
+
+
+def visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry], known: dict | None = None) -> dict:
     """Per fine class, from the sidecars of the listed videos: how many passed the visibility rule, how many
-    needed re-draws, and the worst visible-frames share and on-screen gap seen."""
+    needed re-draws, and the worst visible-frames share and on-screen gap seen. `known` maps a video's path to
+    its `_stats_record`, taken from the sidecar this run just wrote (parsing ~80 kB of JSON per video again
+    cost the end of a full run half a minute on one core); every other video's sidecar is read."""
     per: dict[str, list[dict]] = {}
     idle: dict[str, list[dict]] = {}
+    known = known or {}
     for e in entries:
-        try:
-            doc = json.loads(sidecar_path(root / e.path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            doc = {}
+        rec = known.get(e.path)
+        if rec is None:
+            try:
+                rec = _stats_record(json.loads(sidecar_path(root / e.path).read_text(encoding="utf-8")))
+            except (OSError, json.JSONDecodeError):
+                rec = _stats_record({})
         slug = tax.fine_class(e.set, e.fine_id).slug
-        per.setdefault(slug, []).append(doc.get("visibility") or {})
-        idle.setdefault(slug, []).append((doc.get("params") or {}).get("idle") or {})
+        per.setdefault(slug, []).append(rec["visibility"])
+        idle.setdefault(slug, []).append(rec["idle"])
     out = {}
     for slug, recs in sorted(per.items()):
         have = [r for r in recs if "passed" in r]
@@ -694,11 +718,11 @@ def visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> di
     return out
 
 
-def write_visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry]) -> dict:
+def write_visibility_stats(root: Path, tax: Taxonomy, entries: list[VideoEntry], known: dict | None = None) -> dict:
     """Add the per-class visibility stats to synth.json (next to the options)."""
     path = root / "synth.json"
     doc = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    stats = visibility_stats(root, tax, entries)
+    stats = visibility_stats(root, tax, entries, known)
     doc["visibility_rule"] = {"min_visible_share": visibility.MIN_VISIBLE_SHARE,
                               "min_visible_frames": visibility.MIN_VISIBLE_FRAMES,
                               "min_gap_px_at_112": visibility.MIN_GAP_PX, "check_size": visibility.CHECK_SIZE,
@@ -760,7 +784,7 @@ def generate(opts: Options, progress: bool = True, log=None) -> Summary:
         finally:
             bar.close()
     entries = write_manifest(root, tax, opts, pools)
-    stats = write_visibility_stats(root, tax, entries)
+    stats = write_visibility_stats(root, tax, entries, total.records)
     failed = sum(v["checked"] - v["passed"] for v in stats.values())
     if failed:
         log(f"{failed} videos broke the visibility rule in all {visibility.MAX_ATTEMPTS} attempts; they are kept "

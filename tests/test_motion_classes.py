@@ -983,6 +983,10 @@ def _swapping_pairs(cam, clip, pairs):
         assert hidden(cam, first[front], first[back]) > 0.05  # it occludes the other at first ...
         assert hidden(cam, last[back], last[front]) > 0.05  # ... and is occluded by it at the end
         assert hidden(cam, first[front], first[back]) < 0.98 or len(pairs) == 1
+        # they swap by parting sideways and passing side by side (on a circle they moved half their distance)
+        start = np.linalg.norm(np.subtract(first[front].position[:2], first[back].position[:2]))
+        side_by_side = max(abs(f[front].position[0] - f[back].position[0]) for f in clip.frames)
+        assert side_by_side > 1.35 * start
 
 
 def test_occluding_object_switches_places_and_goes_behind():

@@ -216,6 +216,9 @@ def _most_travel_on_screen(slug, view, n=16):
     ("multiple_objects_merging_into_multiple_big_objects", 0.075),
     ("single_object_moving_towards_single_stationary_object_but_not_colliding_with_it", (0.09, 0.065)),
     ("two_objects_moving_in_opposite_directions_in_circular_path_but_not_colliding_later", (0.09, 0.12)),
+    ("object_which_is_occluding_another_object_switches_places_and_goes_behind_it", (0.11, 0.08)),
+    ("two_objects_partially_occluding_two_other_objects_switch_positions_with_the_latter_two_and_go_behind_them",
+     (0.08, 0.06)),
 ])
 def test_the_named_move_shows_on_screen_from_the_front(slug, least):
     """From the nearly level front view a move in depth hardly moves on screen: a teleport from a front to
@@ -223,7 +226,8 @@ def test_the_named_move_shows_on_screen_from_the_front(slug, least):
     towards and away from the camera (0.04; 0.02 for the recoloured clone), an approach of 0.4-1.0 units
     (0.02), two groups side by side merging from 1.1-1.5 units in every direction (0.066), an approach to a
     standing object of at most 2.2 units (0.078), a quarter circle from each end of it (0.080; 0.086 from
-    above). These layouts are now re-drawn or longer, so every video shows the move. `least`: one bound,
+    above), occlusion swaps on a circle around the pair's midpoint (0.076 and 0.058: the swap read only from
+    the depth order). These layouts are now re-drawn or longer, so every video shows the move. `least`: one bound,
     or (front, elevated)."""
     for view, bound in zip(("front", "elevated"), least if isinstance(least, tuple) else (least, least)):
         assert _most_travel_on_screen(slug, view).min() > bound, (slug, view)

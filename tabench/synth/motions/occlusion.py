@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tabench.synth.motions import motion
-from tabench.synth.motions._geometry import NOMINAL_CAMERAS, hidden_fraction, rot2
+from tabench.synth.motions._geometry import NOMINAL_CAMERAS, hidden_fraction, perp
 from tabench.synth.motions._layout import clearance, draw, on_stage, pick_shapes, rand_yaw, reach
 from tabench.synth.motions._timing import eased, times
 from tabench.synth.motions._tracks import Track, to_clip
@@ -79,20 +79,26 @@ def big_in_front_of_small(rng, ctx):
     return _come_in_front(rng, ctx, mover_big=True)
 
 
-def _swap_pair(rng, t, center, shapes, sizes, offset_range):
+def _swap_pair(rng, t, center, shapes, sizes, offset_range, swing_range):
     """Two objects, one just behind the other (sideways offset in `offset_range`), that trade places by
-    swinging half a turn around their midpoint (constant distance, so they never touch)."""
+    swinging half a turn around their midpoint on an ellipse whose sideways half-axis is `swing` (from
+    `swing_range`) times their depth half-axis: they part sideways, pass side by side and close in again in
+    the other order, never nearer than at the start (so they never touch). On a circle (swing 1) the swap
+    moved each object half their distance sideways: 0.06 of the front picture, read only from the order."""
     dist = reach(shapes[0]) * sizes[0] + reach(shapes[1]) * sizes[1] + rng.uniform(0.2, 0.4)
     e = rng.uniform(*offset_range) * rng.choice([-1.0, 1.0])
     half = np.array([e, np.sqrt(dist ** 2 - e ** 2)]) / 2  # midpoint -> back object
+    swing = rng.uniform(*swing_range)
     t0 = rng.uniform(0.15, 0.3)
     t1 = t0 + rng.uniform(0.4, 0.55)
     p = eased(t, t0, t1)
     turn = rng.choice([-1.0, 1.0]) * np.pi * p
     lift = _lift(rng, 2 * half[1])
-    front = np.c_[center + rot2(np.tile(-half, (len(t), 1)), turn), sizes[0] + lift * (1 - p)]
-    back = np.c_[center + rot2(np.tile(half, (len(t), 1)), turn), sizes[1] + lift * p]
-    return front, back, dict(center=center, distance=dist, sideways_offset=e, lift=lift, start=t0, end=t1)
+    arm = np.cos(turn)[:, None] * half + swing * np.sin(turn)[:, None] * perp(half)  # midpoint -> back object
+    front = np.c_[center - arm, sizes[0] + lift * (1 - p)]
+    back = np.c_[center + arm, sizes[1] + lift * p]
+    return front, back, dict(center=center, distance=dist, sideways_offset=e, swing=swing, lift=lift, start=t0,
+                             end=t1)
 
 
 @motion("object_which_is_occluding_another_object_switches_places_and_goes_behind_it")
@@ -104,7 +110,7 @@ def front_goes_behind(rng, ctx):
     def sample():
         sizes = [rng.uniform(0.45, 0.62), rng.uniform(0.5, 0.7)]
         center = np.array([rng.uniform(-1.0, 1.0), rng.uniform(0.2, 1.0)])
-        front, back, params = _swap_pair(rng, t, center, shapes, sizes, (0.1, 0.5))
+        front, back, params = _swap_pair(rng, t, center, shapes, sizes, (0.1, 0.5), (1.8, 2.4))
         tracks = [Track(shapes[0], colors[0], front, sizes[0], rotation=rots[0]),
                   Track(shapes[1], colors[1], back, sizes[1], rotation=rots[1])]
         overlap = min(_hidden(tracks, 0, 1, 0, cams) + _hidden(tracks, 1, 0, -1, cams)) > 0.15
@@ -126,8 +132,9 @@ def two_pairs_swap_depth(rng, ctx):
         tracks, pairs = [], []
         for k, side in enumerate((-1.0, 1.0)):
             sizes = [rng.uniform(0.4, 0.52), rng.uniform(0.42, 0.55)]
-            center = np.array([side * rng.uniform(1.7, 2.1), rng.uniform(0.2, 1.0)])
-            front, back, params = _swap_pair(rng, t, center, shapes[2 * k:2 * k + 2], sizes, (0.3, 0.6))
+            center = np.array([side * rng.uniform(1.6, 2.1), rng.uniform(0.2, 1.0)])
+            front, back, params = _swap_pair(rng, t, center, shapes[2 * k:2 * k + 2], sizes, (0.3, 0.6),
+                                              (1.6, 2.2))
             tracks += [Track(shapes[2 * k], colors[2 * k], front, sizes[0], rotation=rots[2 * k]),
                        Track(shapes[2 * k + 1], colors[2 * k + 1], back, sizes[1], rotation=rots[2 * k + 1])]
             pairs.append(dict(params, sizes=sizes))

@@ -403,3 +403,30 @@ def test_the_same_frames_encode_to_the_same_bytes_in_any_process(tmp_path):
         subprocess.run([sys.executable, "-c", _ENCODE_IN_A_PROCESS, str(src), str(noise)], check=True, env=env)
     videos = {(tmp_path / f"frames.npy{n}.mp4").read_bytes() for n in (0, 40, 150, 300)}
     assert len(videos) == 1
+
+
+@gl
+def test_sidecar_text_is_the_json_of_the_sidecar():
+    """Sidecars are written by sidecar_text, which encodes an object entry shared by many frames (idle objects,
+    still objects) once: its text must be json.dumps's, entry for entry, and read back to the same record."""
+    from tabench.synth.backgrounds import load_pools
+    from tabench.taxonomy import load
+
+    tax = load("syn-ta")
+    opts = G.Options(out="unused", background="plain", idle_objects=(4, 5))
+    pools = load_pools("plain", None, lambda m: None)
+    fine = next(f for f in tax.fine if f.slug == "single_object_falling_straight_down_without_changing_direction")
+    vp = G.plan_video(G.Job(fine, "train", 0), opts, pools)
+    clip = G.run_motion(vp, 24)
+    from tabench.synth.idle import add_idle_objects
+    from tabench.synth.scene import SET_SHAPES
+
+    clip = add_idle_objects(clip, vp.camera, SET_SHAPES[fine.set], G._rng(vp.seed, G.STREAM_IDLE), (4, 5), 200, 112)
+    doc = G.sidecar(tax, vp, clip, 200, 112, opts, {"passed": True})
+    idle_ids = set(clip.params["idle"]["ids"])
+    assert idle_ids and all(e is doc["frames"][0][k] for f in doc["frames"] for k, e in enumerate(f)
+                            if e["id"] in idle_ids)  # shared entries: what sidecar_text encodes once
+    text = G.sidecar_text(doc)
+    assert text == json.dumps(doc, separators=(",", ":")) + "\n"
+    assert json.loads(text) == json.loads(json.dumps(doc))
+    assert G.sidecar_text({"a": 1}) == '{"a":1}\n' and G.sidecar_text({"frames": [[], []]}) == '{"frames":[[],[]]}\n'

@@ -74,6 +74,9 @@ def register(subparsers) -> None:
                    help="photos or solid colours")
     v.add_argument("--backgrounds", default=None, metavar="DIR", help="your own photos (as in generate)")
     v.add_argument("--max-frames", type=int, default=None, metavar="N", help="cap each clip at N frames")
+    v.add_argument("--timing", choices=("default", "paper"), default="default", help="clip lengths (as in generate)")
+    v.add_argument("--idle-objects", default="2-5", metavar="MIN-MAX|none",
+                   help="static objects drawn alike for every class (as in generate)")
     v.set_defaults(func=_preview)
 
     a = sub.add_parser("audit", help="can a class be told from one frame or from the clip length alone?",
@@ -111,12 +114,13 @@ def _generate(args) -> int:
 
 
 def _preview(args) -> int:
+    from tabench.synth.generate import parse_idle
     from tabench.synth.preview import contact_sheet
 
     classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
     n = contact_sheet(args.out, classes=classes, frames_per_row=args.frames_per_row, size=args.size,
                       seed=args.seed, view=args.view, background=args.background, backgrounds=args.backgrounds,
-                      max_frames=args.max_frames)
+                      max_frames=args.max_frames, timing=args.timing, idle_objects=parse_idle(args.idle_objects))
     print(f"{args.out}: {n} classes")
     return 0
 

@@ -13,13 +13,15 @@ from tabench.io import atomic_path
 from tabench.synth.backgrounds import load_pools
 from tabench.synth.generate import (Job, Options, draw_scene, frame_size, plan_video, render_scene,
                                     select_classes, view_of)
+from tabench.synth.idle import IDLE_TOTAL
 from tabench.synth.scene import VIEWS, Scene
 from tabench.taxonomy import load
 
 
 def contact_sheet(out: str | Path, classes=None, frames_per_row: int = 6, size: int = 112, seed: int = 0,
                   view: str | None = None, background: str = "realistic", backgrounds: str | None = None,
-                  max_frames: int | None = None) -> int:
+                  max_frames: int | None = None, timing: str = "default",
+                  idle_objects: tuple[int, int] | None = IDLE_TOTAL) -> int:
     """Render the sheet and write it (atomically); returns the number of rows."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -41,7 +43,7 @@ def contact_sheet(out: str | Path, classes=None, frames_per_row: int = 6, size: 
         if not fines:
             raise TabenchError("no motion programs are registered yet")
     opts = Options(out=str(out), size=size, seed=seed, background=background, backgrounds=backgrounds,
-                   max_frames=max_frames)
+                   max_frames=max_frames, timing=timing, idle_objects=idle_objects)
     pools = load_pools(background, backgrounds)
     w, h = frame_size(size)
     font = ImageFont.load_default(size=max(10, h // 9))

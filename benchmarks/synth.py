@@ -3,7 +3,7 @@ generator with --workers N, the time the full default Syn-TA (10,000 videos) tak
 small scene rendered by tabench's GL renderer and by Blender (Cycles, EEVEE) for the ratio.
 
     python benchmarks/synth.py --size 112 --videos 40 --e2e-per-class 2 --workers 2 [--write-readme]
-        [--json FILE] [--baseline FILE] [--blender-frames 24 | --no-blender] [--cprofile]
+        [--json FILE] [--baseline FILE] [--blender-frames 24 | --no-blender] [--cprofile] [--e2e-only]
 
 Stages per video (CPU time of the process, GL rasteriser threads included; one process, videos of classes spread
 over both sets and views, the paper's clip lengths, realistic backgrounds unless --background plain):
@@ -396,6 +396,8 @@ def main(argv=None) -> int:
     ap.add_argument("--blender-frames", type=int, default=24, help="frames of the Blender comparison scene")
     ap.add_argument("--blender-timeout", type=float, default=900.0, help="seconds per Blender engine")
     ap.add_argument("--no-blender", action="store_true", help="skip the Blender comparison")
+    ap.add_argument("--e2e-only", action="store_true",
+                    help="only the end-to-end run: print its JSON line and stop (for interleaved before/after runs)")
     ap.add_argument("--cprofile", action="store_true", help="cProfile the per-worker loop (printed to stderr)")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--baseline", help="results JSON of an earlier run (e.g. before a change) to show next to these")
@@ -409,6 +411,9 @@ def main(argv=None) -> int:
     if args.e2e_per_class > 0:
         res["e2e"] = end_to_end(args.size, args.e2e_per_class, args.workers, args.background, idle)
         print(f"synth benchmark: e2e {json.dumps(res['e2e'])}", file=sys.stderr)
+        if args.e2e_only:
+            print(json.dumps(res["e2e"]))
+            return 0
     res["per_worker"] = per_worker(args.size, args.videos, args.background, args.cprofile, idle)
     print(f"synth benchmark: per worker {json.dumps(res['per_worker'])}", file=sys.stderr)
     if not args.no_blender:

@@ -248,3 +248,23 @@ def test_merged_rectangles_cover_every_object_and_never_overlap():
     apart = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [5, 5, 25, 8]])
     assert render_gl._merge_rects(apart[:2], np.zeros(2, int), 1)[0].tolist() == apart[:2].tolist()
     assert render_gl._merge_rects(apart, np.zeros(3, int), 1)[0].tolist() == [[0, 0, 30, 10]]
+
+
+def test_project_follows_a_camera_moved_after_a_projection():
+    """Camera.project keeps its matrices between calls; a camera whose eye, target or field of view changes
+    afterwards must project with the new ones (no stale cache)."""
+    cam = make_camera("front", np.random.default_rng(0))
+    pts = np.array([[0.5, 0.3, 0.4], [-1.0, 1.0, 0.2]])
+    first = cam.project(pts, 200, 112)
+    def fresh(c):
+        return Camera(c.view, c.azimuth_deg, c.eye, c.target, c.fov_y_deg)
+
+    for change in ({"eye": tuple(np.add(cam.eye, (0.5, -0.3, 0.2)))}, {"target": (0.2, 0.5, 0.6)},
+                   {"fov_y_deg": 30.0}):
+        for k, v in change.items():
+            setattr(cam, k, v)
+        moved = cam.project(pts, 200, 112)
+        assert not np.allclose(moved, first)
+        np.testing.assert_array_equal(moved, fresh(cam).project(pts, 200, 112))
+        first = moved
+    np.testing.assert_array_equal(cam.project(pts, 100, 100), fresh(cam).project(pts, 100, 100))  # other aspect

@@ -119,13 +119,25 @@ class Camera:
         m[3, 2] = -1.0
         return m
 
+    def _projection(self, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+        """The transposed view and projection matrices, kept while the camera's fields stay as they are:
+        idle-object placement projects thousands of small boxes per scene, and rebuilding both matrices
+        was two thirds of each call."""
+        key = (self.eye, self.target, self.fov_y_deg, aspect)
+        cached = self.__dict__.get("_projection_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, self.view_matrix().T, self.projection_matrix(aspect).T)
+            self.__dict__["_projection_cache"] = cached
+        return cached[1], cached[2]
+
     def project(self, points: np.ndarray, width: int, height: int) -> np.ndarray:
         """Stage points (N, 3) -> pixel coordinates (N, 2) with x to the right and y downwards, plus the
         camera-space depth as a third column (distance along the viewing direction)."""
         p = np.atleast_2d(np.asarray(points, float))
         hom = np.c_[p, np.ones(len(p))]
-        cam = hom @ self.view_matrix().T
-        clip = cam @ self.projection_matrix(width / height).T
+        view_t, proj_t = self._projection(width / height)
+        cam = hom @ view_t
+        clip = cam @ proj_t
         ndc = clip[:, :3] / clip[:, 3:4]
         px = (ndc[:, 0] + 1) * 0.5 * width
         py = (1 - ndc[:, 1]) * 0.5 * height

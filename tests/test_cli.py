@@ -22,7 +22,17 @@ def test_help_everywhere(capsys):
         with pytest.raises(SystemExit) as e:
             main([*cmd, "--help"])
         assert e.value.code == 0, cmd
-        assert " ".join(("usage: tabench", *cmd)) in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert " ".join(("usage: tabench", *cmd)) in out
+        # a default is shown only where there is one: no "(default: None)" after a required or unset option
+        assert "(default: None)" not in out and "(default: False)" not in out, cmd
+
+
+def test_help_shows_real_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "generate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 60)" in out and "(default: 112)" in out
 
 
 def test_console_entry_point_runs():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -11,7 +13,7 @@ def register(subparsers) -> None:
                     "the same from Set 2. Writes RUN/train{1,2}/ (training runs), RUN/predictions/ and "
                     "RUN/results.json, and prints Known / Unknown / Dabs / Drel / HM. Re-running skips finished "
                     "directions and resumes an interrupted one. Works under torchrun for DDP.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--data", required=True, help="dataset directory (taxonomy.json, manifest.csv, splits/)")
     p.add_argument("--level", default="coarse", choices=("coarse", "fine"),
                    help="coarse: shared coarse classes; fine: per-set fine classes, unknown is zero-shot "

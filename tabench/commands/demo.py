@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -11,7 +13,7 @@ def register(subparsers) -> None:
         description="Generate a small Syn-TA into OUT/data, run the known/unknown-context protocol with the "
                     "default CPU model into OUT/run, print Known / Unknown / Dabs / Drel / HM and write "
                     "OUT/report.md. Re-running reuses the data and finished directions.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--out", default="demo", help="output folder")
     p.add_argument("--quick", action="store_true", help="a much smaller, faster variant (for tests)")
     p.add_argument("--level", default="coarse", choices=("coarse", "fine"),

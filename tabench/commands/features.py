@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -12,7 +14,7 @@ def register(subparsers) -> None:
                     "DATA/features/MODEL). An interrupted run resumes from its finished chunks; a finished one "
                     "returns at once. Then train with the same config plus `features: features/MODEL` "
                     "(e.g. --set features=features/cir_tiny): the head trains in seconds.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--data", required=True, help="dataset directory (taxonomy.json, manifest.csv, splits/)")
     p.add_argument("--out", help="feature folder (default: DATA/features/MODEL)")
     p.add_argument("--chunk", type=int, default=256, help="videos per resumable chunk")

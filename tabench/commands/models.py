@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -11,7 +13,7 @@ def register(subparsers) -> None:
                     "video-text models. `tabench models list` prints one name per line, details after it.")
     sub = p.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
     lp = sub.add_parser("list", help="one registered model per line: name, params, default frames x size, family",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        formatter_class=HelpFormatter)
     lp.add_argument("--cpu", action="store_true", help="only the CPU-sized models (train from scratch on a CPU)")
     lp.set_defaults(func=run_list)
     for cmd in ("show", "info"):  # "info" is the older name of "show"

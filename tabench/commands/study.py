@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def _common(p) -> None:
     from tabench.config import add_config_arguments
@@ -17,7 +19,7 @@ def register(sub) -> None:
     p = sub.add_parser("study", help="the paper's studies: background (Tab. 4), size (Fig. 6)",
                        description="Each study writes its runs (resumable: re-running continues) and a report.")
     s = p.add_subparsers(dest="study", required=True, metavar="STUDY")
-    b = s.add_parser("background", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    b = s.add_parser("background", formatter_class=HelpFormatter,
                      help="realistic vs plain Syn-TA with the same seed and counts, same model (Tab. 4)",
                      description="Generate the realistic and the plain Syn-TA (`synth generate`, same seed and "
                                  "counts) into OUT/data-<background>, run the protocol with the same model and "
@@ -34,7 +36,7 @@ def register(sub) -> None:
     b.add_argument("--backgrounds", metavar="DIR", help="your own photos for the realistic Syn-TA (synth generate "
                                                         "--backgrounds; default: the Debian wallpaper photos)")
     b.set_defaults(func=run)
-    z = s.add_parser("size", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    z = s.add_parser("size", formatter_class=HelpFormatter,
                      help="several sizes of one family on one dataset (Fig. 6)",
                      description="Run the protocol for each of --models on --data into OUT/runs/<model> and "
                                  "write OUT/report.md and OUT/report/index.html (size_vs_hm.png: parameters vs HM).")

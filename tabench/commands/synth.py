@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 from tabench.synth.scene import VIEWS
 
 
@@ -15,7 +17,7 @@ def register(subparsers) -> None:
     g = sub.add_parser("generate", help="render Syn-TA into a dataset directory",
                        description="Render Syn-TA (or a variant) into the tabench dataset format. Deterministic and "
                                    "resumable: re-running the same command skips finished videos.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     g.add_argument("--out", required=True, metavar="DIR", help="output dataset directory")
     g.add_argument("--prune", action="store_true",
                    help="drop manifest rows outside the current per-class counts (by default the manifest only grows)")
@@ -61,7 +63,7 @@ def register(subparsers) -> None:
 
     v = sub.add_parser("preview", help="contact sheet of Syn-TA motions (a row per fine class)",
                        description="Render one clip per fine class and lay out frames over time, a row per class.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     v.add_argument("--out", required=True, metavar="PNG", help="output image (.png or .jpg)")
     v.add_argument("--classes", default=None, metavar="LIST",
                    help="comma-separated fine class slugs or coarse class names (default: every class with a "
@@ -85,7 +87,7 @@ def register(subparsers) -> None:
                                    "their known (Set k val) and unknown (other set val) accuracy next to chance, "
                                    "both directions. A dataset without static or length cues is at chance on the "
                                    "unknown set.",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     a.add_argument("data", metavar="DATA", help="dataset directory (any tabench dataset with both sets)")
     a.add_argument("--size", type=int, default=32, metavar="PX", help="short side the frames are resized to")
     a.add_argument("--epochs", type=int, default=12, help="training epochs of the frame classifiers")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -10,7 +12,7 @@ def register(subparsers) -> None:
         description="Train on Set k's train split and validate on Set k's val split. Writes last.pt (every "
                     "epoch), best.pt, config.yaml, summary.json and TensorBoard logs (tb/) under --out. "
                     "Run under `torchrun --nproc_per_node N -m tabench train ...` for DDP.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--data", required=True, help="dataset directory (taxonomy.json, manifest.csv, splits/)")
     p.add_argument("--level", default="coarse", choices=("coarse", "fine"), help="label level")
     p.add_argument("--train-set", type=int, default=1, choices=(1, 2), help="which set to train on")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tabench.commands import HelpFormatter
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -11,7 +13,7 @@ def register(subparsers) -> None:
                     "(--splits times; --seed seeds the splits and training), train a video-text model on the seen classes and classify the "
                     "unseen classes' val videos among the unseen classes from their class texts. Writes "
                     "DIR/split{i}/ and DIR/results.json (top1 and top5 as mean, std and per_split). Resumable.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--data", required=True, help="dataset directory")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--splits", type=int, default=10, help="number of random class splits")

@@ -10,7 +10,7 @@ import pytest
 from tabench import TabenchError
 from tabench.cli import main
 from tabench.data.format import VideoEntry, write_dataset
-from tabench.synth.audit import audit, wilson_interval
+from tabench.synth.audit import audit, cue_classes, format_audit, wilson_interval
 from tabench.synth.encode import encode_video
 from tabench.taxonomy import load
 
@@ -32,9 +32,10 @@ def _coarse_in_both_sets(k: int):
 COLOURS = [(230, 30, 30), (30, 200, 30), (40, 40, 230)]
 
 
-def _make(root, biased: bool, train=10, val=10, seed=0):
+def _make(root, biased: bool, train=10, val=10, seed=0, prop_only_in=None):
     """Real mp4s: noise backgrounds with a small moving square. Biased: a static coloured patch per coarse
-    class (a 'prop') in every frame and a clip length set by the class; else neither."""
+    class (a 'prop') in every frame and a clip length set by the class; else neither. `prop_only_in=k`: a
+    prop in the k-th class's videos only, no length cue."""
     rng = np.random.default_rng(seed)
     entries = []
     for k, (c, *fines) in enumerate(_coarse_in_both_sets(3)):
@@ -46,7 +47,7 @@ def _make(root, biased: bool, train=10, val=10, seed=0):
                     x0, y0 = rng.integers(0, W - 8), rng.integers(0, H - 8)
                     for j in range(t):
                         frames[j, y0:y0 + 6, (x0 + j) % (W - 6):(x0 + j) % (W - 6) + 6] = 255
-                    if biased:
+                    if biased or prop_only_in == k:
                         frames[:, 2:14, 2:14] = COLOURS[k]
                     rel = f"videos/{fine.slug}/{split}_{i:04d}.mp4"
                     encode_video(root / rel, frames, fps=24)
@@ -82,6 +83,19 @@ def test_audit_is_at_chance_without_cues_and_the_cli_writes_json(datasets, tmp_p
             assert d[name]["unknown"]["accuracy"] < 0.6, (name, d)
     text = capsys.readouterr().out
     assert "first_frame" in text and "clip_length" in text and "within chance" in text
+
+
+def test_audit_names_the_class_whose_frames_carry_the_cue(tmp_path, capsys):
+    root = _make(tmp_path / "one", False, prop_only_in=1, seed=3)
+    res = audit(root, size=18, epochs=40, log=lambda m: None)
+    names = [TAX.coarse[c].name for c, *_ in _coarse_in_both_sets(3)]
+    for d in res["directions"]:
+        u = d["first_frame"]["unknown"]
+        assert set(u["per_class"]) == set(names) and all(v["n"] == 10 for v in u["per_class"].values())
+        assert u["per_class"][names[1]]["recall"] >= 0.9, u["per_class"]
+        assert cue_classes(u["per_class"])[0] == names[1], u["per_class"]
+    text = format_audit(res)
+    assert "where the cue sits: " + names[1] in text
 
 
 def test_wilson_interval_and_bad_input(tmp_path):

@@ -77,6 +77,25 @@ def _score(pred: np.ndarray, label: np.ndarray, chance: float) -> dict:
             "above_chance": bool(lo > chance)}
 
 
+def per_class(pred: np.ndarray, label: np.ndarray, names: dict[int, str]) -> dict:
+    """Per coarse class of the evaluated set: its videos, the share of them recognised (recall), and the share
+    of all videos the classifier gave that class. A classifier without a cue recognises a class about as often
+    as it answers it (recall ~ predicted share); a class whose recall is far above its predicted share is one
+    whose frames (or lengths) carry the cue."""
+    out = {}
+    for c in np.unique(label):
+        mine = label == c
+        out[names[int(c)]] = {"n": int(mine.sum()), "recall": round(float((pred[mine] == c).mean()), 4),
+                              "predicted_share": round(float((pred == c).mean()), 4)}
+    return out
+
+
+def cue_classes(classes: dict, top: int = 3) -> list[str]:
+    """The classes of `per_class` with the largest recall above their predicted share, best first."""
+    lift = sorted(((v["recall"] - v["predicted_share"], k) for k, v in classes.items()), reverse=True)
+    return [k for gain, k in lift[:top] if gain > 0]
+
+
 def chance_level(train_labels: np.ndarray, eval_labels: np.ndarray) -> float:
     """The accuracy a classifier reaches without any cue: the better of 1/C and always answering the training
     set's most frequent class. Syn-TA's coarse classes hold unequal numbers of fine classes per set, so that
@@ -166,6 +185,7 @@ def audit(root, size: int = 32, epochs: int = 12, seed: int = 0, log=None, min_s
         raise TabenchError(f"--epochs must be >= 1, got {epochs}")
     ds = open_dataset(root)
     num_classes = len(ds.taxonomy.coarse)
+    names = {c.id: c.name for c in ds.taxonomy.coarse}
     samples = {}
     for s in (1, 2):
         for split in ("train", "val"):
@@ -189,12 +209,16 @@ def audit(root, size: int = 32, epochs: int = 12, seed: int = 0, log=None, min_s
             net = _FrameNet(num_classes, pick(train).shape[1:], seed)
             steps = net.fit(pick(train), train.label, epochs, seed, min_steps)
             log(f"audit: {steps} steps")
+            pred = net.predict(pick(unknown))
             row[name] = {"known": _score(net.predict(pick(known)), known.label, chance_known),
-                         "unknown": _score(net.predict(pick(unknown)), unknown.label, row["chance"])}
+                         "unknown": {**_score(pred, unknown.label, row["chance"]),
+                                     "per_class": per_class(pred, unknown.label, names)}}
         rule = _LengthRule()
         rule.fit(train.length, train.label, num_classes)
+        pred = rule.predict(unknown.length)
         row["clip_length"] = {"known": _score(rule.predict(known.length), known.label, chance_known),
-                              "unknown": _score(rule.predict(unknown.length), unknown.label, row["chance"])}
+                              "unknown": {**_score(pred, unknown.label, row["chance"]),
+                                          "per_class": per_class(pred, unknown.label, names)}}
         directions.append(row)
     mean = {name: {part: float(np.mean([d[name][part]["accuracy"] for d in directions]))
                    for part in ("known", "unknown")} for name in CLASSIFIERS}
@@ -226,6 +250,14 @@ def format_audit(res: dict) -> str:
     if res["above_chance_unknown"]:
         lines.append("above chance on the unknown set (a static or length cue carries over): "
                      + ", ".join(res["above_chance_unknown"]))
+        for d in res["directions"]:
+            for name in res["above_chance_unknown"]:
+                u = d[name]["unknown"]
+                if u["above_chance"] and u.get("per_class"):
+                    where = [f"{c} ({100 * u['per_class'][c]['recall']:.0f}% recognised, answered for "
+                             f"{100 * u['per_class'][c]['predicted_share']:.0f}% of videos)"
+                             for c in cue_classes(u["per_class"])]
+                    lines.append(f"  {name} {d['train_set']}->{d['test_unknown']}, where the cue sits: " + "; ".join(where))
     else:
         lines.append("every classifier is within chance on the unknown set (chance inside or above its 95% interval)")
     return "\n".join(lines)

@@ -120,7 +120,12 @@ def _one_thread():
 
 
 class _FrameNet:
-    """A small CNN: three conv-ReLU-pool blocks and a linear layer over the flattened map."""
+    """A small CNN: three conv-BatchNorm-ReLU-pool blocks, dropout and a linear layer over the flattened map.
+
+    Why BatchNorm: without it, training from some seeds never left chance, even on the known set, and such a
+    run reports a biased dataset as unbiased. On the full default Syn-TA, 2 of 6 trainings (3 seeds x 2
+    directions) ended at chance on the known set (7.5-8.7 %, against 16-21 % for the others); with
+    BatchNorm all 6 reached 21-26 % on the known set and their unknown accuracies agreed within 2.3 points."""
 
     def __init__(self, num_classes: int, shape, seed: int):
         import torch
@@ -128,11 +133,12 @@ class _FrameNet:
 
         torch.manual_seed(seed)
         c, h, w = shape
-        self.net = nn.Sequential(
-            nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * (h // 8) * (w // 8), num_classes))
+
+        def block(i, o):
+            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+
+        self.net = nn.Sequential(*block(c, 16), *block(16, 32), *block(32, 64), nn.Flatten(), nn.Dropout(0.2),
+                                 nn.Linear(64 * (h // 8) * (w // 8), num_classes))
 
     def fit(self, x: np.ndarray, y: np.ndarray, epochs: int, seed: int, min_steps: int = 0) -> int:
         """`epochs` passes in batches of BATCH, or more passes until `min_steps` optimiser steps (so that a

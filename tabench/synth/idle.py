@@ -5,11 +5,13 @@ Why: every motion starts from its own state. Without them only "appearing" video
 objects, every cloning, falling and rising video starts with one object, every orbiting video with two,
 expanding objects start small, shrinking ones big, falling ones high in the air; the fine classes of a coarse
 class share that start in both sets, so a classifier of the first frame alone carried over to the other set's
-unseen fine classes (`tabench synth audit` on the full default Syn-TA: 13.2 % / 12.6 % against a chance level
-of 8.5 % / 7.5 %). Idle objects make the count, sizes and heights in a frame class-independent: the scene's
-object count in its first frame is raised to a total drawn from one range for every class (`IDLE_TOTAL`),
-with idle objects whose size (log-uniform over the range from the smallest expanding to the biggest shrinking
-object) and height (on the ground, or floating as high as a falling object starts) do not depend on the class.
+unseen fine classes (`tabench synth audit` on the full default Syn-TA without them: 15.6 % / 16.0 % against a
+chance level of 8.5 % / 7.5 %; with them 11.9 % / 12.8 %, see docs/synth.md). Idle objects make the count,
+sizes and heights in a frame depend less on the class: the scene's object count in its first frame is raised to
+a total drawn from one range for every class (`IDLE_TOTAL`), with idle objects whose size (drawn log-uniform
+over the range from the smallest expanding to the biggest shrinking object) and height (on the ground, or
+floating as high as a falling object starts) do not depend on the class. What is placed is what fits, so the
+placed ones are smaller than the draw (docs/synth.md, "Idle objects").
 
 An idle object never moves, turns or changes, is there in every frame, and its projected box stays clear of
 every other object's projected box in every frame (a margin of `MARGIN_PX` at 112 px): it hides nothing, is

@@ -32,6 +32,9 @@ SIZE_RANGE = (0.25, 0.95)  # half-extent, log-uniform: the smallest start (expan
 FLOAT_SHARE = 0.45  # share of idle objects floating in the air (falling, bouncing and orbiting start there)
 FLOAT_Z = (0.9, 3.7)  # floating centre height
 MARGIN_PX = 4.0  # free pixels between an idle object's projected box and any other's, at 112 px
+TOP_OUT = 0.4  # share of its box height an idle object may reach above the frame's top edge: as far as falling
+# objects start (45 % of them start cut by the top edge, by up to ~40 % of their height; an object cut by the top
+# edge pointed to falling when no idle object could be)
 TRIES = 80  # random positions tried per idle object
 
 
@@ -76,7 +79,8 @@ def add_idle_objects(clip: Clip, camera: Camera, shapes: tuple[str, ...], rng: n
                                 size=size, rotation=(0.0, 0.0, float(rng.uniform(0, 2 * np.pi))),
                                 color=random_color(rng))
             box = _boxes([state], camera, width, height)[0]
-            inside = box[0] >= margin and box[1] >= margin and box[2] <= width - margin and box[3] <= height - margin
+            inside = (box[0] >= margin and box[1] >= -TOP_OUT * (box[3] - box[1]) and box[2] <= width - margin
+                      and box[3] <= height - margin)
             if inside and _clear(box, taken, margin):
                 placed.append((next_id + len(placed), state))
                 taken = np.vstack([taken, box[None]])

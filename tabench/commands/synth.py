@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 
 from tabench.commands import HelpFormatter
-
 from tabench.synth.scene import VIEWS
 
 

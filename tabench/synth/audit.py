@@ -1,8 +1,9 @@
 """`tabench synth audit DATA`: can a class be told from one frame, or from the clip length alone?
 
-Syn-TA is meant to be free of such cues: its static first frame is class-agnostic (no props, the same shape
-pool and background pool for every class of a set) and what tells classes apart is the motion. The audit
-proves it on a dataset: it trains, on Set k's train videos (coarse labels), a small CNN on the first frame,
+Syn-TA is meant to be free of such cues: no props, the same shape pool and background pool for every class of
+a set, idle objects in every scene, so that what tells classes apart is the motion. The audit measures how far
+a dataset is from that (the default Syn-TA's first frame is still a little above chance: docs/synth.md): it
+trains, on Set k's train videos (coarse labels), a small CNN on the first frame,
 one on a random frame of each video, and a clip-length-only classifier, and reports their known (Set k val)
 and unknown (the other set's val) accuracy next to chance (`chance_level`: 1/C, or more where the classes are
 unbalanced), in both directions. A bias-free dataset is at
@@ -263,7 +264,8 @@ def format_audit(res: dict) -> str:
                     where = [f"{c} ({100 * u['per_class'][c]['recall']:.0f}% recognised, answered for "
                              f"{100 * u['per_class'][c]['predicted_share']:.0f}% of videos)"
                              for c in cue_classes(u["per_class"])]
-                    lines.append(f"  {name} {d['train_set']}->{d['test_unknown']}, where the cue sits: " + "; ".join(where))
+                    lines.append(f"  {name} {d['train_set']}->{d['test_unknown']}, where the cue sits: "
+                                 + "; ".join(where))
     else:
         lines.append("every classifier is within chance on the unknown set (chance inside or above its 95% interval)")
     return "\n".join(lines)

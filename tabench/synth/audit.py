@@ -210,22 +210,22 @@ def audit(root, size: int = 32, epochs: int = 12, seed: int = 0, log=None, min_s
                "chance": chance_level(train.label, unknown.label),
                "majority_unknown": float(np.bincount(unknown.label).max() / len(unknown.label))}
         chance_known = chance_level(train.label, known.label)
+
+        def scored(pred_known: np.ndarray, pred_unknown: np.ndarray) -> dict:
+            return {"known": _score(pred_known, known.label, chance_known),
+                    "unknown": {**_score(pred_unknown, unknown.label, row["chance"]),
+                                "per_class": per_class(pred_unknown, unknown.label, names)}}
+
         for name in ("first_frame", "random_frame"):
             pick = (lambda sm: sm.first) if name == "first_frame" else (lambda sm: sm.random)
             log(f"audit: training the {name.replace('_', '-')} classifier on Set {k} ({epochs} epochs)")
             net = _FrameNet(num_classes, pick(train).shape[1:], seed)
             steps = net.fit(pick(train), train.label, epochs, seed, min_steps)
             log(f"audit: {steps} steps")
-            pred = net.predict(pick(unknown))
-            row[name] = {"known": _score(net.predict(pick(known)), known.label, chance_known),
-                         "unknown": {**_score(pred, unknown.label, row["chance"]),
-                                     "per_class": per_class(pred, unknown.label, names)}}
+            row[name] = scored(net.predict(pick(known)), net.predict(pick(unknown)))
         rule = _LengthRule()
         rule.fit(train.length, train.label, num_classes)
-        pred = rule.predict(unknown.length)
-        row["clip_length"] = {"known": _score(rule.predict(known.length), known.label, chance_known),
-                              "unknown": {**_score(pred, unknown.label, row["chance"]),
-                                          "per_class": per_class(pred, unknown.label, names)}}
+        row["clip_length"] = scored(rule.predict(known.length), rule.predict(unknown.length))
         directions.append(row)
     mean = {name: {part: float(np.mean([d[name][part]["accuracy"] for d in directions]))
                    for part in ("known", "unknown")} for name in CLASSIFIERS}

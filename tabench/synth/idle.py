@@ -6,7 +6,7 @@ objects, every cloning, falling and rising video starts with one object, every o
 expanding objects start small, shrinking ones big, falling ones high in the air; the fine classes of a coarse
 class share that start in both sets, so a classifier of the first frame alone carried over to the other set's
 unseen fine classes (`tabench synth audit` on the full default Syn-TA without them: 15.6 % / 16.0 % against a
-chance level of 8.5 % / 7.5 %; with them 11.8 % / 11.8 %, see docs/synth.md). Idle objects make the count,
+chance level of 8.5 % / 7.5 %; with them 10.9 % / 12.0 %, see docs/synth.md). Idle objects make the count,
 sizes and heights in a frame depend less on the class: the count of objects on screen in the scene's first frame
 (objects waiting off screen, as arriving ones do, do not count) is raised to a total drawn from one range for every class (`IDLE_TOTAL`), with idle objects whose size (drawn log-uniform
 over the range from the smallest expanding to the biggest shrinking object) and height (on the ground, or

@@ -104,7 +104,7 @@ def test_idle_objects_may_be_cut_by_the_top_edge_as_falling_objects_start():
 def test_objects_waiting_off_screen_do_not_count_towards_the_total():
     """Arriving objects start off screen. Counted as present, they left an arriving video's first frame with
     fewer objects than any other class's (1.1 on screen for 2.7 present), and the audit recognised arriving
-    from that (24 % / 19 % of its unknown videos)."""
+    from that (16 % / 12 % of its unknown videos on the full default dataset)."""
     from tabench.synth.idle import on_screen
 
     off = 0

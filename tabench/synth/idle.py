@@ -7,8 +7,9 @@ expanding objects start small, shrinking ones big, falling ones high in the air;
 class share that start in both sets, so a classifier of the first frame alone carried over to the other set's
 unseen fine classes (`tabench synth audit` on the full default Syn-TA without them: 15.6 % / 16.0 % against a
 chance level of 8.5 % / 7.5 %; with them 10.9 % / 12.0 %, see docs/synth.md). Idle objects make the count,
-sizes and heights in a frame depend less on the class: the count of objects on screen in the scene's first frame
-(objects waiting off screen, as arriving ones do, do not count) is raised to a total drawn from one range for every class (`IDLE_TOTAL`), with idle objects whose size (drawn log-uniform
+sizes and heights in a frame depend less on the class: the count of objects on screen in the scene's first
+frame (objects waiting off screen, as arriving ones do, do not count) is raised to a total drawn from one range
+for every class (`IDLE_TOTAL`), with idle objects whose size (drawn log-uniform
 over the range from the smallest expanding to the biggest shrinking object) and height (on the ground, or
 floating as high as a falling object starts) do not depend on the class. What is placed is what fits, so the
 placed ones are smaller than the draw (docs/synth.md, "Idle objects").
@@ -68,7 +69,8 @@ def on_screen(states, camera: Camera, width: int, height: int) -> list[ObjectSta
 def add_idle_objects(clip: Clip, camera: Camera, shapes: tuple[str, ...], rng: np.random.Generator,
                      total: tuple[int, int], width: int, height: int) -> Clip:
     """A copy of `clip` with idle objects (ids after the motion's) so that its first frame shows (`on_screen`)
-    at least a total drawn from `total`; params['idle'] records the drawn total, how many were wanted and placed."""
+    at least a total drawn from `total`; params['idle'] records the drawn total, the class's objects on screen,
+    how many idle objects were wanted and placed."""
     from tabench.synth.motions._util import random_color
 
     first = on_screen(clip.frames[0].values(), camera, width, height)
@@ -99,7 +101,8 @@ def add_idle_objects(clip: Clip, camera: Camera, shapes: tuple[str, ...], rng: n
         for f in frames:
             f[i] = state
     params = dict(clip.params)
-    params["idle"] = {"total_drawn": drawn, "on_screen": len(first), "wanted": want, "placed": len(placed), "ids": [i for i, _ in placed],
+    params["idle"] = {"total_drawn": drawn, "on_screen": len(first), "wanted": want, "placed": len(placed),
+                      "ids": [i for i, _ in placed],
                       "objects": [{"id": i, "shape": s.shape, "size": round(s.size, 4),
                                    "position": [round(v, 4) for v in s.position],
                                    "color": [round(c, 4) for c in s.color]} for i, s in placed]}

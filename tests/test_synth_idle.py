@@ -88,8 +88,6 @@ def test_first_frame_count_no_longer_names_the_class():
 def test_idle_objects_may_be_cut_by_the_top_edge_as_falling_objects_start():
     """Falling objects often start cut by the frame's top edge; idle objects can be too, so that such an object
     does not name the class (before, every idle object kept 4 px inside the frame)."""
-    from tabench.taxonomy import load
-
     cut = 0
     for fine in load("syn-ta").fine[::4]:
         for i in (0, 1):
@@ -112,7 +110,7 @@ def test_objects_waiting_off_screen_do_not_count_towards_the_total():
         clip, vp = _clip(CLASSES[3], i)
         plain, _ = _clip(CLASSES[3], i, None)
         rec = clip.params["idle"]
-        present = sum(s.opacity > 0 and s.size > 0 for s in plain.frames[0].values())
+        present = _first_count(plain)
         shown = len(on_screen(plain.frames[0].values(), vp.camera, W, H))
         off += present - shown
         assert rec["wanted"] == max(0, rec["total_drawn"] - shown)
